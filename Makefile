@@ -1,0 +1,50 @@
+# The two commands an author needs:  `make` (build site/)  and  `make test`.
+# Both create .venv and install what is missing first.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# The CPU wheel of torch 2.13.0 lies on disk here; a bare `torch` would pull a CUDA build of several GB.
+TORCH  ?= torch==2.13.0
+STAMP  := $(VENV)/.installed
+
+.PHONY: all site build test figures serve check bench clean distclean browser-deps
+
+all: site
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -e ".[test]"
+	@touch $@
+
+site build: $(STAMP)
+	$(PY) build.py build
+
+figures: $(STAMP)
+	$(PY) build.py figures
+
+serve: $(STAMP)
+	$(PY) build.py serve
+
+check: $(STAMP) site
+	$(PY) build.py check
+
+bench: $(STAMP)
+	$(PY) bench/train_bench.py
+
+# Debian's chromium drives the browser tests (Playwright's own browser download is not used).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	  else echo "chromium missing: sudo apt-get install chromium (browser tests will be skipped)"; fi; }
+
+test: $(STAMP) browser-deps
+	$(PY) -m pytest -n 2 --dist loadfile
+
+clean:
+	$(PY) build.py clean 2>/dev/null || rm -rf site .cache
+
+distclean: clean
+	rm -rf $(VENV)

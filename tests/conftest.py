@@ -1,0 +1,79 @@
+"""Shared fixtures: a small but complete project in a temporary folder."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+SITE_YML = """\
+title: "A test article"
+description: "Fixture article for the tests."
+abstract: "An *abstract* with math $x^2$."
+authors:
+  - name: "Ada Tester"
+    affiliation: "Test Lab"
+    url: "https://example.org/ada"
+published: "2026-01-01"
+profile: quick
+"""
+
+CHAPTER_1 = """\
+---
+title: First chapter
+claims:
+  - result("gradient_flow", "plain56", "spread") > result("gradient_flow", "resnet56", "spread")
+---
+
+Residual learning [@he2016deep] builds on earlier work [@glorot2010understanding; @he2016deep].
+
+$$y = F(x) + x$$ {#eq:block}
+
+The plain network's first layer gets {{ result("gradient_flow", "plain56", "first_over_last", fmt="{:.1f}") }}
+times the last layer's gradient; see @fig:gradient_flow and @eq:block.
+
+{{ figure("gradient_flow") }}
+
+A note.[^n]
+
+[^n]: The footnote text.
+"""
+
+CHAPTER_2 = """\
+---
+title: Second chapter
+---
+
+As @eq:block in @sec:first-chapter showed, and @fig:gradient_flow too [@ioffe2015batch].
+
+$$\\frac{\\partial L}{\\partial x} = \\frac{\\partial L}{\\partial y}\\left(1 + \\frac{\\partial F}{\\partial x}\\right)$$ {#eq:grad}
+"""
+
+
+def make_project(root: Path) -> Path:
+    (root / "content").mkdir(parents=True)
+    (root / "content" / "site.yml").write_text(SITE_YML)
+    (root / "content" / "01-first-chapter.md").write_text(CHAPTER_1)
+    (root / "content" / "02-second.md").write_text(CHAPTER_2)
+    shutil.copy(REPO / "content" / "references.bib", root / "content" / "references.bib")
+    shutil.copy(REPO / "content" / "ieee.csl", root / "content" / "ieee.csl")
+    shutil.copytree(REPO / "templates", root / "templates")
+    return root
+
+
+@pytest.fixture
+def project_root(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "proj")
+
+
+@pytest.fixture(scope="session")
+def built_project(tmp_path_factory) -> Path:
+    """One full quick build shared by read-only tests."""
+    from sitegen.pipeline import Builder
+    from sitegen.project import load_project
+
+    root = make_project(tmp_path_factory.mktemp("built") / "proj")
+    Builder(load_project(root), progress=False, log=lambda m: None).build()
+    return root

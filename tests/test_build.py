@@ -1,0 +1,72 @@
+"""A full build of a small content tree: every stage real (pandoc, citeproc,
+training-free quick experiment, matplotlib, Jinja)."""
+from __future__ import annotations
+
+import re
+import shutil
+
+from sitegen.pipeline import Builder
+from sitegen.project import load_project
+
+
+def test_site_has_chapters_citations_math_and_figure(built_project):
+    html = (built_project / "site" / "index.html").read_text()
+    assert '<section class="chapter" id="first-chapter"' in html
+    assert '<section class="chapter" id="second"' in html
+    # citations numbered in order of first citation, resolved against the .bib
+    assert re.search(r'data-cites="he2016deep">\[<a href="#ref-he2016deep"[^>]*>1</a>\]', html)
+    assert re.search(r'<a href="#ref-glorot2010understanding"[^>]*>2</a>, <a href="#ref-he2016deep"[^>]*>1</a>', html)
+    refs = re.findall(r'<li id="ref-([^"]+)" value="(\d+)">', html)
+    assert refs == [("he2016deep", "1"), ("glorot2010understanding", "2"), ("ioffe2015batch", "3")]
+    assert "deep residual learning" in html.lower() and "https://doi.org/10.1109/CVPR.2016.90" in html
+    # MathML, no math JavaScript
+    assert html.count("<math") >= 3 and "mathjax" not in html.lower() and "katex" not in html.lower()
+    # the figure: embedded once, numbered, with alt text and provenance
+    assert html.count('id="fig-gradient_flow"') == 1
+    assert re.search(r'<span class="figure-number">Figure 1\.</span>', html)
+    assert re.search(r'<img src="figures/gradient_flow.svg" alt="Line charts of gradient norm[^"]+\d', html)
+    assert "How this figure was made" in html and "quick" in html
+    # cross-references across chapters, numbered
+    assert '<a class="xref" href="#fig-gradient_flow">Figure 1</a>' in html
+    assert '<a class="xref" href="#eq-block">Equation 1</a>' in html
+    assert '<a class="xref" href="#first-chapter">Section 1</a>' in html
+    assert 'id="eq-grad"' in html and "(2)</span>" in html
+    # the result() helper put a number in the prose
+    assert re.search(r"first layer gets [\d.,]+\s+times", html)
+    # footnote rendered
+    assert "The footnote text." in html
+    for name in ("gradient_flow.svg", "gradient_flow-dark.svg", "gradient_flow.vl.json"):
+        assert (built_project / "site" / "figures" / name).stat().st_size > 1000
+
+
+def test_svgs_are_deterministic_and_themed(built_project, tmp_path):
+    site = built_project / "site" / "figures"
+    light, dark = (site / "gradient_flow.svg").read_bytes(), (site / "gradient_flow-dark.svg").read_bytes()
+    assert light != dark
+    assert b"<dc:date>" not in light and b"Date" not in light
+    # redraw from scratch (no figure cache): byte-identical
+    copy = tmp_path / "again"
+    shutil.copytree(built_project, copy, ignore=shutil.ignore_patterns(".cache", "site"))
+    Builder(load_project(copy), progress=False, log=lambda m: None).build()
+    assert (copy / "site" / "figures" / "gradient_flow.svg").read_bytes() == light
+    assert (copy / "site" / "index.html").read_text().count("<math") == \
+        (built_project / "site" / "index.html").read_text().count("<math")
+
+
+def test_unchanged_rebuild_does_nothing_and_changes_no_byte(built_project):
+    before = {p: p.read_bytes() for p in (built_project / "site").rglob("*") if p.is_file()}
+    report = Builder(load_project(built_project), progress=False, log=lambda m: None).build()
+    assert report.up_to_date and report.ran == []
+    after = {p: p.read_bytes() for p in (built_project / "site").rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_editing_one_chapter_rerenders_only_it(project_root):
+    log = []
+    Builder(load_project(project_root), progress=False, log=log.append).build()
+    ch = project_root / "content" / "02-second.md"
+    ch.write_text(ch.read_text() + "\nOne more sentence.\n")
+    report = Builder(load_project(project_root), progress=False, log=log.append).build()
+    assert (report.chapters_rendered, report.chapters_cached) == (1, 1)
+    assert report.ran == []
+    assert "One more sentence." in (project_root / "site" / "index.html").read_text()

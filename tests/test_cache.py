@@ -1,0 +1,120 @@
+"""The results cache: keys, staleness, exact recomputation, frozen mode, corruption."""
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from dataclasses import dataclass
+
+import pytest
+
+from figures import experiments, runner
+from figures.experiments import Context, Output, register
+from figures.store import ResultStore
+from sitegen.errors import BuildError
+from sitegen.pipeline import Builder
+from sitegen.project import load_project
+
+
+@dataclass(frozen=True)
+class TinyConfig:
+    scale: float = 1.0   # multiplier (unitless)
+    seed: int = 0        # seed
+
+
+@pytest.fixture
+def two_experiments(tmp_path, monkeypatch):
+    """Experiments `exp_a` and `exp_b`, each depending on its own module file."""
+    pkg = tmp_path / "mods"
+    pkg.mkdir()
+    for name in ("dep_a", "dep_b"):
+        (pkg / f"{name}.py").write_text(f"VALUE = 1.0  # {name}\n")
+    monkeypatch.syspath_prepend(str(pkg))
+    calls = []
+
+    def make(name, dep):
+        @register(name, TinyConfig, modules=(dep,),
+                  profiles={"quick": {}, "cpu": {"scale": 2.0}, "full": {"scale": 3.0}})
+        def run(cfg, ctx: Context) -> Output:
+            calls.append(name)
+            return Output(metrics={"value": cfg.scale})
+        return run
+
+    make("exp_a", "dep_a")
+    make("exp_b", "dep_b")
+    yield pkg, calls
+    for name in ("exp_a", "exp_b"):
+        experiments.REGISTRY.pop(name, None)
+    for mod in ("dep_a", "dep_b"):
+        sys.modules.pop(mod, None)
+
+
+def test_changed_source_recomputes_exactly_the_dependent_result(tmp_path, two_experiments):
+    pkg, calls = two_experiments
+    store = ResultStore(tmp_path / "results")
+    for name in ("exp_a", "exp_b"):
+        runner.run_one(store, name, "quick", tmp_path, progress=False)
+    assert all(s.fresh for s in runner.status(store, ["exp_a", "exp_b"], "quick"))
+    (pkg / "dep_a.py").write_text("VALUE = 2.0  # edited\n")
+    states = {s.name: s for s in runner.status(store, ["exp_a", "exp_b"], "quick")}
+    assert not states["exp_a"].fresh and states["exp_a"].reason == "code or config changed"
+    assert states["exp_b"].fresh
+
+
+def test_profile_config_is_part_of_the_key(tmp_path, two_experiments):
+    store = ResultStore(tmp_path / "results")
+    runner.run_one(store, "exp_a", "quick", tmp_path, progress=False)
+    assert runner.status(store, ["exp_a"], "quick")[0].fresh
+    assert runner.status(store, ["exp_a"], "cpu")[0].reason == "missing"
+
+
+def test_provenance_is_stored(tmp_path, two_experiments):
+    store = ResultStore(tmp_path / "results")
+    stored = runner.run_one(store, "exp_a", "quick", tmp_path, progress=False)
+    p = stored.provenance
+    for field in ("code_hash", "commit", "device", "torch", "wall_time_s", "started", "command", "profile"):
+        assert field in p, field
+    doc = json.loads((tmp_path / "results" / "exp_a" / "quick" / "result.json").read_text())
+    assert doc["config"] == {"scale": 1.0, "seed": 0}
+
+
+@pytest.mark.parametrize("damage", ["truncate", "edit"])
+def test_corrupt_result_is_stale(tmp_path, two_experiments, damage):
+    store = ResultStore(tmp_path / "results")
+    runner.run_one(store, "exp_a", "quick", tmp_path, progress=False)
+    path = tmp_path / "results" / "exp_a" / "quick" / "result.json"
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2] if damage == "truncate" else text.replace('"value": 1.0', '"value": 9.0'))
+    state = runner.status(store, ["exp_a"], "quick")[0]
+    assert not state.fresh and state.reason.startswith("corrupt")
+
+
+def test_unknown_config_key_raises():
+    from figures.config import ConfigError, from_dict
+
+    with pytest.raises(ConfigError, match="unknown key"):
+        from_dict(TinyConfig, {"scale": 1.0, "scael": 2.0})
+
+
+def test_build_recomputes_changed_model_and_frozen_refuses(project_root, monkeypatch):
+    """Through the real build: a changed model file makes gradient_flow stale."""
+    import figures.store as store_mod
+
+    log = []
+    report = Builder(load_project(project_root), progress=False, log=log.append).build()
+    assert report.ran == ["gradient_flow"]
+    report = Builder(load_project(project_root), progress=False, log=log.append, force=()).build()
+    assert report.ran == []
+
+    real = store_mod.module_source_hash
+
+    def edited(name):  # as if figures/models had been edited
+        return real(name) + ("-edited" if name == "figures.models" else "")
+
+    monkeypatch.setattr(store_mod, "module_source_hash", edited)
+    (project_root / "content" / "02-second.md").touch()  # defeat the no-op shortcut
+    with pytest.raises(BuildError, match=r"stale results.*gradient_flow \[quick\]: code or config changed"):
+        Builder(load_project(project_root), frozen=True, progress=False, log=log.append).build()
+    report = Builder(load_project(project_root), progress=False, log=log.append).build()
+    assert report.ran == ["gradient_flow"]
+    assert any("experiments to run" in m for m in log)

@@ -126,7 +126,8 @@ class Builder:
             ch.markdown = chapmod.render_jinja(ch, helpers)
             ch.used_figures = used
             text = ch.path.read_text(encoding="utf-8")
-            chapmod.check_claims(ch, {"result": view.value, "value": view.value}, text)
+            if self.project.config.profile in self.project.config.claims_in:
+                chapmod.check_claims(ch, {"result": view.value, "value": view.value}, text)
         cache = self.project.cache / "chapters"
         cache.mkdir(parents=True, exist_ok=True)
         filter_src = pandoc.FILTER.read_text(encoding="utf-8")

@@ -41,6 +41,7 @@ class SiteConfig:
     repository: str = ""             # where the source lives, for "how to reproduce"
     slides: str = "slides.md"        # relative to content/; absent file = no video
     notebooks: str = "notebooks"     # folder of companion notebooks, relative to content/
+    claims_in: tuple = ("quick", "cpu", "full")  # profiles whose results must satisfy the chapters' claims
 
     @property
     def author_list(self) -> list[Author]:

@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: all site build test figures serve check bench clean distclean browser-deps
+.PHONY: all site build test figures serve check bench bench-build clean distclean browser-deps
 
 all: site
 
@@ -26,13 +26,17 @@ figures: $(STAMP)
 	$(PY) build.py figures
 
 serve: $(STAMP)
-	$(PY) build.py serve
+	$(PY) build.py serve $(if $(PORT),--port $(PORT))
 
-check: $(STAMP) site
+check: $(STAMP) site browser-deps
 	$(PY) build.py check
 
 bench: $(STAMP)
 	$(PY) bench/train_bench.py
+
+# our build against plain pandoc on a generated six-chapter article
+bench-build: $(STAMP)
+	$(PY) bench/build_bench.py
 
 # Debian's chromium drives the browser tests (Playwright's own browser download is not used).
 browser-deps:

@@ -3,18 +3,22 @@
 
     python build.py build            build site/ (runs stale experiments first)
     python build.py build --frozen   build from committed results only; fail if any is stale
+    python build.py build --wait     wait for a build already running instead of refusing
     python build.py figures          run the stale experiments of the current profile
     python build.py figures --force gradient_flow   rerun one experiment
     python build.py figures --list   show every experiment and whether it is fresh
     python build.py serve            preview on http://127.0.0.1:8000, rebuilding on change
     python build.py check            check links, HTML and accessibility of site/
-    python build.py clean            remove site/ and the build cache (never results)
+    python build.py clean            remove site/ and the build caches (never results or checkpoints)
 
-Every author error is printed as one line `file:line: message` with exit code 1.
+Quiet by default (one line per command); -v/--verbose adds each stage's time,
+-q/--quiet prints only errors. Every author error is printed as one line
+`file:line: message` with exit code 1.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import sys
 import time
@@ -30,38 +34,50 @@ def _project(args):
     return load_project(args.root, profile=args.profile)
 
 
+def _say(args, message: str) -> None:
+    if not args.quiet:
+        print(message)
+
+
+def _wait_s(args) -> float:
+    return 0.0 if args.wait is None else args.wait
+
+
 def cmd_build(args) -> int:
     from sitegen.pipeline import Builder
 
     t0 = time.perf_counter()
     project = _project(args)
-    report = Builder(project, frozen=args.frozen, progress=not args.quiet,
-                     log=(lambda m: None) if args.quiet else print, force=tuple(args.force or ())).build()
+    report = Builder(project, frozen=args.frozen, progress=not args.quiet, wait_s=_wait_s(args),
+                     log=lambda m: _say(args, m), force=tuple(args.force or ())).build()
     dt = time.perf_counter() - t0
+    index = project.site / "index.html"
     if report.up_to_date:
-        print(f"site is up to date ({dt:.2f} s): {project.site / 'index.html'}")
+        _say(args, f"site is up to date ({dt:.2f} s): {index}")
         return 0
-    if not args.quiet:
-        stages = ", ".join(f"{k} {v:.2f}s" for k, v in report.timings.items())
-        print(f"built {project.site / 'index.html'} in {dt:.1f} s "
-              f"({report.chapters_rendered} chapters rendered, {report.chapters_cached} cached; "
-              f"experiments run: {', '.join(report.ran) or 'none'})")
-        if args.verbose:
-            print(f"  stages: {stages}")
+    drawn = f", figures drawn: {', '.join(report.figures_drawn)}" if report.figures_drawn else ""
+    _say(args, f"built {index} in {dt:.2f} s ({report.chapters_rendered} chapters rendered, "
+               f"{report.chapters_cached} cached; experiments run: {', '.join(report.ran) or 'none'}{drawn})")
+    if args.verbose:
+        for stage, secs in report.timings.items():
+            print(f"  {stage:13s} {secs:7.3f} s")
     return 0
 
 
 def cmd_figures(args) -> int:
-    from figures import experiments, runner
+    from figures import experiments
     from figures.store import ResultStore
+    from sitegen import freshness, publish
+    from sitegen.pipeline import run_experiment
 
     project = _project(args)
+    freshness.use_project_modules(project.root)
     profile = project.config.profile
     store = ResultStore(project.results)
     names = sorted(experiments.load_all())
     if args.only:
         names = [experiments.get(n).name for n in args.only]
-    states = runner.status(store, names, profile)
+    states = freshness.status(store, names, profile, project.cache)
     if args.list:
         for s in states:
             print(f"{s.name:18s} {profile:6s} {'fresh' if s.fresh else 'STALE: ' + s.reason}")
@@ -69,76 +85,104 @@ def cmd_figures(args) -> int:
     force = set(args.force or ())
     for name in force:
         experiments.get(name)  # unknown name -> clear error
-    todo = [s for s in states if not s.fresh or s.name in force]
-    if force:
-        todo = [s for s in runner.status(store, sorted(force | {s.name for s in todo}), profile)
-                if not s.fresh or s.name in force]
+    todo = [s for s in freshness.status(store, sorted(force | {s.name for s in states}), profile, project.cache)
+            if not s.fresh or s.name in force]
     if not todo:
-        print(f"all {len(states)} experiments are fresh ({profile} profile)")
+        _say(args, f"all {len(states)} experiments are fresh ({profile} profile)")
         return 0
     total = sum(s.estimate_s for s in todo)
-    print(f"will run {len(todo)} experiment(s), {profile} profile, about {total / 60:.1f} min:")
-    for s in todo:
-        print(f"  {s.name:18s} ~{s.estimate_s:6.0f} s  ({'forced' if s.name in force else s.reason})")
-    for s in todo:
-        t0 = time.perf_counter()
-        stored = runner.run_one(store, s.name, profile, project.root, progress=not args.quiet,
-                                workdir=project.cache / "runs" / s.name / profile)
-        print(f"  {s.name}: {time.perf_counter() - t0:.1f} s on {stored.provenance.get('device')}")
+    _say(args, f"will run {len(todo)} experiment(s), {profile} profile, about {total / 60:.1f} min: " +
+         ", ".join(f"{s.name} (~{s.estimate_s:.0f} s, {'forced' if s.name in force else s.reason})" for s in todo))
+    with publish.build_lock(project.cache, _wait_s(args), lambda m: _say(args, m)):
+        from tqdm import tqdm
+
+        for s in tqdm(todo, desc="experiments", unit="exp", leave=False, disable=True if args.quiet else None):
+            t0 = time.perf_counter()
+            stored = run_experiment(store, s, project, progress=not args.quiet)
+            _say(args, f"  {s.name}: {time.perf_counter() - t0:.1f} s on {stored.provenance.get('device')}")
     return 0
 
 
 def cmd_clean(args) -> int:
+    from sitegen import publish
+
     project = _project(args)
-    for path in (project.site, project.cache):
-        if path.exists():
-            shutil.rmtree(path)
-            print(f"removed {path}")
+    with publish.build_lock(project.cache, _wait_s(args)):
+        # not .cache/runs: an interrupted training run's checkpoints are hours of work
+        for path in (project.site, *(project.cache / d for d in ("chapters", "jinja", "figures", "bibliography")),
+                     project.cache / "last-build.json"):
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+                _say(args, f"removed {path}")
     return 0
 
 
 def cmd_serve(args) -> int:
     from sitegen.serve import serve
 
-    return serve(_project(args), host="127.0.0.1", port=args.port, train=args.train)
+    return serve(_project(args), host="127.0.0.1", port=args.port, train=args.train,
+                 verbose=args.verbose, profile=args.profile)
 
 
 def cmd_check(args) -> int:
     from sitegen.check import check
 
-    return check(_project(args))
+    return check(_project(args), verbose=args.verbose, quiet=args.quiet)
+
+
+def _common() -> argparse.ArgumentParser:
+    """-q/-v are accepted before or after the command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="print only errors")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="print each stage's time and the detail")
+    return common
+
+
+def _wait_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait", nargs="?", type=float, const=math.inf, metavar="SECONDS",
+                   help="if another build holds the lock, wait (for ever, or SECONDS) instead of refusing")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="build.py", description=__doc__,
+    common = _common()
+    parser = argparse.ArgumentParser(prog="build.py", description=__doc__, parents=[common],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default=str(ROOT), help="project folder (default: this repository)")
     parser.add_argument("--profile", choices=("quick", "cpu", "full"),
                         help="experiment profile (default: `profile:` in content/site.yml)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print stage timings and detail")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("build", help="build site/ from content/ and the experiment results")
+    p = sub.add_parser("build", parents=[common], help="build site/ from content/ and the experiment results")
     p.add_argument("--frozen", action="store_true", help="never train: fail, naming stale experiments")
     p.add_argument("--force", action="append", metavar="NAME", help="rerun this experiment first")
+    _wait_flag(p)
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("figures", help="run stale experiments (and only those)")
+    p = sub.add_parser("figures", parents=[common], help="run stale experiments (and only those)")
     p.add_argument("--force", action="append", metavar="NAME", help="rerun this experiment even if fresh")
     p.add_argument("--only", action="append", metavar="NAME", help="consider only this experiment")
     p.add_argument("--list", action="store_true", help="list experiments and whether each is fresh")
+    _wait_flag(p)
     p.set_defaults(func=cmd_figures)
 
-    p = sub.add_parser("serve", help="preview site/ on 127.0.0.1 and rebuild on change")
-    p.add_argument("--port", type=int, default=8000)
+    p = sub.add_parser("serve", parents=[common], help="preview site/ on 127.0.0.1 and rebuild on change")
+    p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0 picks a free one)")
     p.add_argument("--train", action="store_true", help="run stale experiments without asking")
     p.set_defaults(func=cmd_serve)
 
-    sub.add_parser("check", help="check links, HTML validity and accessibility of site/").set_defaults(func=cmd_check)
-    sub.add_parser("clean", help="remove site/ and .cache/ (results are kept)").set_defaults(func=cmd_clean)
+    p = sub.add_parser("check", parents=[common], help="check links, HTML validity and accessibility of site/")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("clean", parents=[common], help="remove site/ and the build caches (results are kept)")
+    _wait_flag(p)
+    p.set_defaults(func=cmd_clean)
 
     args = parser.parse_args(argv)
+    args.quiet = getattr(args, "quiet", False)
+    args.verbose = getattr(args, "verbose", False) and not args.quiet
     from sitegen.errors import BuildError
 
     try:
@@ -146,15 +190,21 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except (KeyError, ValueError, RuntimeError) as e:
-        # data, config and divergence errors from the figures package: one line, no traceback
-        if type(e).__name__ in {"DataError", "Divergence", "ConfigError", "KeyError"}:
-            print(f"error: {str(e).strip(chr(39))}", file=sys.stderr)
-            return 1
-        raise
     except KeyboardInterrupt:
         print("interrupted; the previous site and stored results are unchanged", file=sys.stderr)
         return 130
+    except Exception as e:
+        # the figures package's own errors (missing data set, divergence, bad config) are the
+        # author's to fix; anything else is our bug: one line, the traceback with --verbose
+        if args.verbose:
+            raise
+        message = " ".join(str(e).strip("'\"").split())
+        if type(e).__name__ in {"DataError", "Divergence", "ConfigError", "KeyError"}:
+            print(f"error: {message}", file=sys.stderr)
+            return 1
+        print(f"error: internal error ({type(e).__name__}: {message}); rerun with --verbose for the traceback",
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

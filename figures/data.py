@@ -1,9 +1,9 @@
 """CIFAR-10 as uint8 tensors, found or fetched once, decoded once, batched on the device.
 
 `load_cifar10()` looks for the data in this order: $RESNET_DATA, the cache dir
-($RESNET_DATA_CACHE or <repo>/data), ../shared/data/cifar10-jpeg.tar.gz next to
-the repo, then downloads the official archive. A source is the official python
-archive (or its extracted folder), an image folder train/<class>/*.jpg +
+($RESNET_DATA_CACHE or <repo>/data), shared/data/cifar10-jpeg.tar.gz beside the
+repo (or inside it), then downloads the official archive. A source is the
+official python archive (or its extracted folder), an image folder train/<class>/*.jpg +
 test/<class>/*.jpg, or a .tar.gz of one. Whatever the source, it is decoded
 once into a tensor file in the cache dir keyed by the source's identity, so
 later loads are a single torch.load.
@@ -38,8 +38,11 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
 MEAN = (0.4914, 0.4822, 0.4465)  # per-channel, of the official training set, in [0, 1]
 STD = (0.2470, 0.2435, 0.2616)
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_ARCHIVE = REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
+# The shared data sits beside the checkout here, inside the tree on the GPU machine.
+SHARED_ARCHIVES = (REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz",
+                   REPO_ROOT / "shared" / "data" / "cifar10-jpeg.tar.gz")
 CACHE_VERSION = 1  # bump when the decoded tensor file's layout changes
+POOL_MIN = 4000  # images; fewer decode faster in-process than a pool starts
 HOW_TO_GET = ("set RESNET_DATA to cifar-10-python.tar.gz, an image folder with "
               "train/<class>/*.jpg and test/<class>/*.jpg, or a .tar.gz of one")
 
@@ -96,7 +99,8 @@ def load_cifar10(source: str | Path | None = None, cache_dir: str | Path | None 
         raise DataError(f"could not read CIFAR-10 from {path} ({detail}); {HOW_TO_GET}") from e
     cache.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(f".tmp{os.getpid()}")
-    torch.save({**dataclasses.asdict(data), "version": CACHE_VERSION}, tmp)
+    fields = {f.name: getattr(data, f.name) for f in dataclasses.fields(data)}  # asdict would copy
+    torch.save({**fields, "version": CACHE_VERSION}, tmp)
     os.replace(tmp, cached)  # atomic: a killed decode never leaves half a file
     return data
 
@@ -110,9 +114,10 @@ def _find_source(cache: Path, download: bool, progress: bool) -> Path:
         if (cache / name).exists():
             return cache / name
     looked.append(f"{cache}/{{cifar-10-python.tar.gz,cifar10-jpeg[.tar.gz]}}")
-    if SHARED_ARCHIVE.exists():
-        return SHARED_ARCHIVE
-    looked.append(str(SHARED_ARCHIVE))
+    for shared in SHARED_ARCHIVES:
+        if shared.exists():
+            return shared
+    looked += [str(p) for p in SHARED_ARCHIVES]
     if download:
         target = cache / "cifar-10-python.tar.gz"
         try:
@@ -164,30 +169,27 @@ def _from_saved(saved: dict) -> CifarData:
 def _decode_source(path: Path, progress: bool) -> CifarData:
     """Read every official batch or image file under `path` (a folder or an archive)."""
     batches: dict[str, bytes] = {}
-    images: list[tuple[str, str, str]] = []  # split, class, file name, in read order
-    with _Decoder(progress) as decoder:
-        if path.is_dir():
-            for f in sorted(path.rglob("*")):
-                rel = f.relative_to(path).as_posix()
-                if m := _OFFICIAL.search(rel):
-                    batches[m.group(1)] = f.read_bytes()
-                elif m := _IMAGE.search(rel):
-                    images.append(m.groups())
-                    decoder.add(str(f))
-        else:
-            with tarfile.open(path, "r:*") as tf:
-                for member in tf:
-                    if not member.isfile():
-                        continue
-                    if m := _OFFICIAL.search(member.name):
-                        batches[m.group(1)] = tf.extractfile(member).read()
-                    elif m := _IMAGE.search(member.name):
-                        images.append(m.groups())
-                        decoder.add(tf.extractfile(member).read())
-        if batches:
-            return _official(batches, str(path))
-        if images:
-            return _image_folder(images, decoder.result(), decoder.quality, str(path))
+    images: list[tuple[str, str, str, bytes | str]] = []  # split, class, file, bytes or path
+    if path.is_dir():
+        for f in sorted(path.rglob("*")):
+            rel = f.relative_to(path).as_posix()
+            if m := _OFFICIAL.search(rel):
+                batches[m.group(1)] = f.read_bytes()
+            elif m := _IMAGE.search(rel):
+                images.append((*m.groups(), str(f)))
+    else:
+        with tarfile.open(path, "r:*") as tf:
+            for member in tf:
+                if not member.isfile():
+                    continue
+                if m := _OFFICIAL.search(member.name):
+                    batches[m.group(1)] = tf.extractfile(member).read()
+                elif m := _IMAGE.search(member.name):
+                    images.append((*m.groups(), tf.extractfile(member).read()))
+    if batches:
+        return _official(batches, str(path))
+    if images:
+        return _image_folder(images, str(path), progress)
     raise DataError(f"no CIFAR-10 batches or train/<class>/ images in {path}; {HOW_TO_GET}")
 
 
@@ -226,59 +228,26 @@ def _decode_chunk(items: list[bytes | str]) -> np.ndarray:
     return out
 
 
-class _Decoder:
-    """Decodes images while the archive is still being read, on a process pool
-    once there are more than a few chunks (2 cores: about twice as fast)."""
-
-    chunk = 1000  # images per task
-
-    def __init__(self, progress: bool):
-        self.progress = progress
-        self.pending: list[bytes | str] = []
-        self.parts: list = []  # arrays, or AsyncResults of arrays, in read order
-        self.pool = None
-        self.bar = None
-        self.quality: int | None = None  # JPEG quality of the first image
-
-    def __enter__(self) -> "_Decoder":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        if self.pool is not None:
-            self.pool.terminate()
-
-    def add(self, item: bytes | str) -> None:
-        if self.bar is None:
-            self.bar = tqdm(unit="img", desc="decoding CIFAR-10",
-                            disable=None if self.progress else True)
-            self.quality = _jpeg_quality(item)
-        self.pending.append(item)
-        if len(self.pending) == self.chunk:
-            self._submit()
-
-    def _submit(self) -> None:
-        chunk, self.pending = self.pending, []
-        workers = min(os.cpu_count() or 1, 8)
-        if (self.pool is None and len(self.parts) >= 3 and workers > 1
-                and "fork" in multiprocessing.get_all_start_methods()):
-            # fork: workers need only PIL and numpy, and start in milliseconds
-            self.pool = multiprocessing.get_context("fork").Pool(workers)
-        if self.pool is None:
-            self.parts.append(self._done(_decode_chunk(chunk)))
-        else:
-            self.parts.append(self.pool.apply_async(_decode_chunk, (chunk,), callback=self._done))
-
-    def _done(self, arr: np.ndarray) -> np.ndarray:
-        self.bar.update(len(arr))
-        return arr
-
-    def result(self) -> np.ndarray:
-        """Every image added so far as one (N, 32, 32, 3) uint8 array, in order."""
-        if self.pending:
-            self._submit()
-        return np.concatenate([p if isinstance(p, np.ndarray) else p.get() for p in self.parts])
+def _decode_all(items: list[bytes | str], progress: bool) -> np.ndarray:
+    """(N, 32, 32, 3) uint8 pixels; many images go to a process pool (2 cores: ~2x)."""
+    chunks = [items[i:i + 1000] for i in range(0, len(items), 1000)]
+    workers = min(os.cpu_count() or 1, 8)
+    pool = None
+    if len(items) >= POOL_MIN and workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        # fork: workers need only PIL and numpy, and start in milliseconds
+        pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        parts = pool.imap(_decode_chunk, chunks) if pool else map(_decode_chunk, chunks)
+        out = []
+        with tqdm(total=len(items), unit="img", desc="decoding CIFAR-10",
+                  disable=None if progress else True) as bar:
+            for part in parts:
+                out.append(part)
+                bar.update(len(part))
+        return np.concatenate(out)
+    finally:
+        if pool is not None:
+            pool.terminate()
 
 
 def _jpeg_quality(item: bytes | str) -> int | None:
@@ -291,26 +260,29 @@ def _jpeg_quality(item: bytes | str) -> int | None:
     return round((200 - scale) / 2 if scale <= 100 else 5000 / scale)
 
 
-def _image_folder(images: list[tuple[str, str, str]], pixels: np.ndarray,
-                  quality: int | None, source: str) -> CifarData:
+def _image_folder(images: list[tuple[str, str, str, bytes | str]], source: str,
+                  progress: bool) -> CifarData:
     # Archives list files in any order: sort so labels and order never depend on it.
-    order = sorted(range(len(images)), key=lambda i: (*images[i][:2], _natural(images[i][2])))
-    images = [images[i] for i in order]
-    classes = tuple(sorted({c for s, c, _ in images if s == "train"}))
-    test_classes = tuple(sorted({c for s, c, _ in images if s == "test"}))
+    images.sort(key=_sort_key)
+    classes = tuple(sorted({c for s, c, _, _ in images if s == "train"}))
+    test_classes = tuple(sorted({c for s, c, _, _ in images if s == "test"}))
     if not classes or classes != test_classes:
         raise DataError(f"{source}: train classes {classes} differ from test classes "
                         f"{test_classes}; {HOW_TO_GET}")
-    x = torch.from_numpy(pixels[order]).permute(0, 3, 1, 2).contiguous()
-    y = torch.tensor([classes.index(c) for _, c, _ in images], dtype=torch.int64)
-    is_train = torch.tensor([s == "train" for s, _, _ in images])
+    pixels = _decode_all([item for *_, item in images], progress)
+    x = torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous()
+    y = torch.tensor([classes.index(c) for _, c, _, _ in images], dtype=torch.int64)
+    is_train = torch.tensor([s == "train" for s, _, _, _ in images])
+    quality = _jpeg_quality(images[0][3])
     variant = f"jpeg-q{quality} image folder" if quality else "image folder"
     return CifarData(x[is_train], y[is_train], x[~is_train], y[~is_train],
                      classes, variant, source)
 
 
-def _natural(name: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
+def _sort_key(image: tuple) -> tuple:
+    """split, class, then file names in natural order (2.jpg before 10.jpg)."""
+    split, cls, name, _ = image
+    return split, cls, tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
 
 
 def subset(data: CifarData, n_train: int = 0, n_test: int = 0, seed: int = 0) -> CifarData:
@@ -331,11 +303,11 @@ def subset(data: CifarData, n_train: int = 0, n_test: int = 0, seed: int = 0) ->
         return torch.cat(chosen).sort().values  # keep the source order
 
     tr, te = pick(data.train_y, n_train), pick(data.test_y, n_test)
-    variant = data.variant
-    if len(tr) < len(data.train_y) or len(te) < len(data.test_y):
-        variant += f", subset {len(tr)}/{len(te)} seed {seed}"
+    if len(tr) == len(data.train_y) and len(te) == len(data.test_y):
+        return data  # nothing to drop: no 180 MB copy
     return dataclasses.replace(data, train_x=data.train_x[tr], train_y=data.train_y[tr],
-                               test_x=data.test_x[te], test_y=data.test_y[te], variant=variant)
+                               test_x=data.test_x[te], test_y=data.test_y[te],
+                               variant=f"{data.variant}, subset {len(tr)}/{len(te)} seed {seed}")
 
 
 def augment(x: torch.Tensor, generator: torch.Generator, pad: int = 4,

@@ -93,3 +93,46 @@ def legend(ax, theme: Theme, **kw):
     for text in leg.get_texts():
         text.set_color(theme.fg)
     return leg
+
+
+# --- shared by the plot modules: names, numbers and Vega-Lite specs ---------
+
+VEGA_LITE = "https://vega.github.io/schema/vega-lite/v5.json"
+FAMILIES = {"plain": "plain", "resnet": "ResNet", "preact_resnet": "pre-act ResNet",
+            "highway": "Highway", "densenet": "DenseNet", "densenet_bc": "DenseNet-BC"}
+
+
+def net_label(name: str) -> str:
+    """'resnet56' -> 'ResNet-56', 'preact_resnet20' -> 'pre-act ResNet-20'."""
+    base = name.rstrip("0123456789")
+    depth = name[len(base):]
+    label = FAMILIES.get(base.rstrip("_"), base)
+    return f"{label}-{depth}" if depth else label
+
+
+def data_name(result) -> str:
+    """'CIFAR-10' or 'synthetic', from the provenance: captions never claim data they lack."""
+    return "synthetic" if str(result.provenance.get("data", "")).startswith("synthetic") else "CIFAR-10"
+
+
+def pct(v, digits: int = 1) -> str:
+    """A fraction as a percentage for captions and alt text; 'n/a' where not measured."""
+    return "n/a" if v is None else f"{100 * v:.{digits}f}%"
+
+
+def vega_spec(rows: list, **spec) -> dict:
+    """A Vega-Lite spec with inline data, full container width and no NaN (strict JSON)."""
+    import math
+
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    out = {"$schema": VEGA_LITE, "data": {"values": clean(rows)}, "width": "container"}
+    out.update(spec)
+    return out

@@ -61,7 +61,8 @@ def run_one(store: ResultStore, name: str, profile: str, root: Path,
     cfg = exp.config(profile)
     key = key_for(exp, profile)
     ctx = Context(device="cuda" if torch.cuda.is_available() else "cpu",
-                  progress=progress, workdir=workdir)
+                  progress=progress, workdir=workdir,
+                  models=Path(root) / ".cache" / "models")  # trained nets shared by experiments
     if workdir is not None:
         Path(workdir).mkdir(parents=True, exist_ok=True)
     started = _dt.datetime.now(_dt.timezone.utc)

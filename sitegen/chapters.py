@@ -54,7 +54,7 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, str, int]:
         raise BuildError(f"invalid YAML front matter: {getattr(e, 'problem', None) or e}", path, line) from None
     if not isinstance(meta, dict):
         raise BuildError("front matter must be a mapping such as `title: ...`", path, 2)
-    unknown = sorted(set(meta) - ALLOWED_META)
+    unknown = sorted(set(map(str, meta)) - ALLOWED_META)  # str: YAML keys may be None or numbers
     if unknown:
         line = next((i + 2 for i, ln in enumerate((m.group(1) or "").splitlines())
                      if ln.startswith(unknown[0] + ":")), 2)
@@ -68,7 +68,16 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, str, int]:
 
 def load_chapter(path: Path, text: str | None = None) -> Chapter:
     if text is None:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise BuildError(f"not valid UTF-8 (byte {raw[e.start]:#x}); save the file as UTF-8",
+                             path, raw.count(b"\n", 0, e.start) + 1) from None
+    if path.suffix == ".ipynb":  # a notebook chapter: nbconvert to Markdown with front matter
+        from .notebooks import chapter_markdown
+
+        text = chapter_markdown(path, text)
     meta, body, body_line = split_front_matter(text, path)
     stem = re.sub(r"^\d+[-_]?", "", path.stem) or path.stem
     slug = str(meta.get("slug") or stem)
@@ -99,9 +108,7 @@ def render_jinja(ch: Chapter, helpers: dict[str, Callable[..., Any]]) -> str:
     name = str(ch.path)
     env = jinja_env()
     try:
-        tmpl = env.from_string(ch.body)
-        tmpl.name = tmpl.filename = name
-        # compile with the file name so tracebacks carry it
+        # compile (once) with the file name so tracebacks carry it
         tmpl = env.template_class.from_code(env, env.compile(ch.body, filename=name), env.globals, None)
         return tmpl.render(**helpers)
     except BuildError as e:
@@ -130,7 +137,7 @@ def check_claims(ch: Chapter, helpers: dict[str, Callable[..., Any]], text: str)
     for claim in claims:
         line = next((i + 1 for i, ln in enumerate(text.splitlines()) if str(claim) in ln), 2)
         try:
-            ok = env.compile_expression(str(claim), undefined_to_none=False)(**helpers)
+            ok = bool(env.compile_expression(str(claim), undefined_to_none=False)(**helpers))
         except BuildError as e:
             raise BuildError(f"claim `{claim}`: {e.message}", ch.path, line) from None
         except Exception as e:

@@ -5,9 +5,11 @@ redraws only its own figure and a rebuild with nothing changed draws nothing.
 """
 from __future__ import annotations
 
+import functools
 import html
 import importlib.util
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,7 @@ class RenderedFigure:
     alt: str
     provenance: dict
     result_key: str
+    drawn: bool = False  # False when it came from the cache
 
 
 def _source(module_name: str) -> str:
@@ -39,20 +42,28 @@ def _source(module_name: str) -> str:
     return Path(spec.origin).read_text(encoding="utf-8")
 
 
-def figure_key(name: str, result: StoredResult) -> str:
-    import matplotlib
+@functools.lru_cache(maxsize=1)
+def _matplotlib_version() -> str:
+    from importlib.metadata import version  # not `import matplotlib`: a cache hit needs none
 
+    return version("matplotlib")
+
+
+def figure_key(name: str, result: StoredResult) -> str:
     return sha256(canonical_json({
         "plot": _source(f"figures.plots.{name}"), "style": _source(STYLE_MODULE),
         "result": result.key, "result_checksum": result.provenance.get("code_hash"),
-        "metrics": result.metrics, "matplotlib": matplotlib.__version__,
+        "metrics": result.metrics, "matplotlib": _matplotlib_version(),
     }))
+
+
+def cache_file(name: str, result: StoredResult, cache_dir: Path) -> Path:
+    return cache_dir / f"{name}-{figure_key(name, result)[:20]}.json"
 
 
 def render_figure(name: str, result: StoredResult, cache_dir: Path) -> RenderedFigure:
     """Draw figure `name` from `result`, reusing cached output when nothing changed."""
-    key = figure_key(name, result)
-    cached = cache_dir / f"{name}-{key[:20]}.json"
+    cached = cache_file(name, result, cache_dir)
     if cached.exists():
         doc = json.loads(cached.read_text(encoding="utf-8"))
         return RenderedFigure(name, doc["width"], doc["svg_light"].encode(), doc["svg_dark"].encode(),
@@ -72,14 +83,16 @@ def render_figure(name: str, result: StoredResult, cache_dir: Path) -> RenderedF
         raise BuildError(f"drawing failed: {type(e).__name__}: {e}", Path(module.__file__)) from None
     width = getattr(module, "WIDTH", "body")
     fig = RenderedFigure(name, width, svgs["light"], svgs["dark"], spec, caption, alt,
-                         provenance_card(result), result.key)
+                         provenance_card(result), result.key, drawn=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
     for old in cache_dir.glob(f"{name}-*.json"):
         old.unlink()
-    cached.write_text(json.dumps({
+    tmp = cached.with_name(f".{cached.name}.tmp")  # renamed into place: a killed build leaves no half file
+    tmp.write_text(json.dumps({
         "width": width, "svg_light": svgs["light"].decode(), "svg_dark": svgs["dark"].decode(),
         "spec": spec, "caption_html": caption, "alt": alt, "provenance": fig.provenance,
     }, sort_keys=True), encoding="utf-8")
+    tmp.replace(cached)
     return fig
 
 
@@ -90,22 +103,34 @@ def provenance_card(result: StoredResult) -> dict:
     return {k: p[k] for k in fields if k in p and p[k] not in ("", None)}
 
 
+def _svg_size(svg: bytes) -> tuple[int, int] | None:
+    """The SVG's intrinsic size in CSS px, so the page reserves its box before it loads."""
+    m = re.search(rb'<svg[^>]*?viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', svg[:2000])
+    return (round(float(m.group(1)) * 4 / 3), round(float(m.group(2)) * 4 / 3)) if m else None  # pt -> px
+
+
 def figure_html(fig: RenderedFigure, number: int, width: str | None, anchor: str) -> str:
+    """The figure: static SVG (light/dark), an optional chart slot that the page's
+    script fills when it scrolls into view, the caption and the provenance card. Paper
+    always gets the light SVG (the dark source is for screens only)."""
     w = width or fig.width
     rows = "".join(f"<dt>{html.escape(k.replace('_', ' '))}</dt><dd>{html.escape(str(v))}</dd>"
                    for k, v in fig.provenance.items())
     chart = ""
     if fig.spec is not None:
-        chart = f'<div class="vega-chart" data-spec="figures/{fig.name}.vl.json" hidden></div>'
+        chart = (f'<div class="vega-chart" data-spec="figures/{fig.name}.vl.json" role="group" '
+                 f'aria-label="Interactive version of figure {number}" hidden></div>')
+    size = _svg_size(fig.svg_light)
+    dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
     return (
         f'<figure class="figure l-{w}" id="{anchor}" data-figure="{fig.name}">'
         f'<div class="figure-media">'
         f'<picture class="static-figure">'
-        f'<source srcset="figures/{fig.name}-dark.svg" media="(prefers-color-scheme: dark)">'
-        f'<img src="figures/{fig.name}.svg" alt="{html.escape(fig.alt)}" loading="lazy" '
+        f'<source srcset="figures/{fig.name}-dark.svg" media="screen and (prefers-color-scheme: dark)">'
+        f'<img src="figures/{fig.name}.svg" alt="{html.escape(fig.alt)}"{dims} loading="lazy" decoding="async" '
         f'data-light="figures/{fig.name}.svg" data-dark="figures/{fig.name}-dark.svg">'
         f'</picture>{chart}</div>'
         f'<figcaption><span class="figure-number">Figure {number}.</span> {fig.caption_html}'
-        f'<details class="provenance"><summary>How this figure was made</summary>'
+        f'<details class="provenance" id="{anchor}-provenance"><summary>How this figure was made</summary>'
         f'<dl>{rows}</dl></details></figcaption></figure>'
     )

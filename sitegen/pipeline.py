@@ -1,32 +1,51 @@
 """The build, stage by stage:
 
-    chapters (front matter, Jinja)  -> which experiments are needed
+    chapters (front matter)         -> which experiments are needed
     experiments (figures.runner)    -> fresh results, or --frozen refuses
-    chapters (pandoc, cached)       -> HTML fragments with placeholders
+    chapters (Jinja, then pandoc)   -> HTML fragments with placeholders, cached per chapter;
+    figures (matplotlib, cached)       drawn here while the pandoc processes run
     bibliography (citeproc)         -> numbered references
-    figures (matplotlib, cached)    -> SVGs, chart specs, provenance
     assemble + page template        -> a staging folder, swapped into site/
 
-Only this module (and the caches it calls) writes to disk.
+Only this module (and the caches it calls) writes to disk. Nothing imports
+torch unless an experiment must run, nor matplotlib unless a figure is drawn.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from figures.store import ResultStore, canonical_json, sha256
-
-from . import bibliography, chapters as chapmod, pandoc, publish
+from . import publish
 from .errors import BuildError
+from .freshness import input_fingerprint, site_digest
 from .project import REPO, Project
 
-FINGERPRINT_DIRS = ("content", "templates", "sitegen", "figures")
+# numpy (figures.store), jinja2 (chapters) and the rest load after the no-op check:
+# a build that finds nothing to do starts and exits in a blink
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from figures.store import ResultStore
+
+    from . import chapters as chapmod
+
+
+def canonical_json(obj) -> str:  # as figures.store's, without importing numpy
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
+
+
+PAUSE_ENV = "SITEGEN_PAUSE_AT"  # test hook, "stage:marker-file[:seconds]"
 
 
 @dataclass
@@ -39,36 +58,50 @@ class BuildReport:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def input_fingerprint(project: Project, extra: dict) -> str:
-    """Hash of every input file; equal fingerprints mean an identical site."""
-    h = hashlib.sha256(canonical_json(extra).encode())
-    roots = [project.root / d for d in FINGERPRINT_DIRS] + [REPO / "sitegen", REPO / "figures"]
-    for root in dict.fromkeys(roots):
-        if not root.exists():
-            continue
-        for p in sorted(root.rglob("*")):
-            if p.is_file() and "__pycache__" not in p.parts:
-                st = p.stat()
-                h.update(f"{p}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
+def pause_point(stage: str) -> None:
+    """Let a test stop a real build at `stage` (it touches the marker, then sleeps) to kill it there."""
+    spec = os.environ.get(PAUSE_ENV)
+    if spec and spec.split(":")[0] == stage:
+        _, marker, *secs = spec.split(":")
+        Path(marker).touch()
+        time.sleep(float(secs[0]) if secs else 600)
+
+
+def run_experiment(store: ResultStore, status, project: Project, progress: bool):
+    """Run one experiment, checkpointing under .cache/runs/<name>/<profile>/<key>, so a
+    killed run resumes where it stopped and a changed config starts afresh."""
+    from figures import runner
+
+    workdir = project.cache / "runs" / status.name / status.profile / status.key[:16]
+    stored = runner.run_one(store, status.name, status.profile, project.root, progress=progress, workdir=workdir)
+    shutil.rmtree(workdir.parent, ignore_errors=True)  # the result is stored: checkpoints are spent
+    return stored
 
 
 class Builder:
     def __init__(self, project: Project, *, frozen: bool = False, progress: bool = True,
-                 log: Callable[[str], None] = print, force: tuple[str, ...] = ()):
+                 log: Callable[[str], None] = print, force: tuple[str, ...] = (), wait_s: float = 0.0):
         self.project = project
         self.frozen = frozen
         self.progress = progress
         self.log = log
         self.force = force
-        self.store = ResultStore(project.results)
+        self.wait_s = wait_s
         self.report = BuildReport()
+
+    @property
+    def store(self) -> ResultStore:
+        from figures.store import ResultStore
+
+        return ResultStore(self.project.results)
 
     # -- stages -------------------------------------------------------------
     def _timed(self, stage: str, t0: float) -> None:
         self.report.timings[stage] = round(time.perf_counter() - t0, 3)
 
     def load_chapters(self) -> list[chapmod.Chapter]:
+        from . import chapters as chapmod
+
         chs = [chapmod.load_chapter(p) for p in self.project.chapters()]
         if not chs:
             raise BuildError("no chapters found (expected content/NN-name.md)", self.project.content)
@@ -80,24 +113,32 @@ class Builder:
         return [c for c in chs if not c.meta.get("draft")]
 
     def needed_experiments(self, chs: list[chapmod.Chapter]) -> list[str]:
-        from figures import experiments, plots
+        from figures import plots
 
+        from . import freshness
         from .results import scan_calls
 
-        known = experiments.load_all()
+        known = freshness.registration(self.project.cache)
+        plot_names = set(plots.names())
         needed: set[str] = set()
         for ch in chs:
             claims = "".join("{{ %s }}" % c for c in (ch.meta.get("claims") or []))
             figs, exps = scan_calls(ch.body + claims)
-            needed.update(plots.get(f).EXPERIMENT for f in figs if f in plots.names())
-            needed.update(e for e in exps if e in known)
+            needed.update(freshness.plot_experiment(f) for f in figs if f in plot_names)
+            for e in exps:
+                if e not in known:
+                    from .errors import line_of
+
+                    raise BuildError(f"unknown experiment {e!r} in result(); known: {', '.join(sorted(known))}",
+                                     ch.path, line_of(ch.body, f'"{e}"', ch.body_line))
+            needed.update(exps)
         return sorted(needed)
 
     def ensure_results(self, names: list[str]) -> None:
-        from figures import runner
+        from . import freshness
 
         profile = self.project.config.profile
-        states = runner.status(self.store, names, profile)
+        states = freshness.status(self.store, names, profile, self.project.cache)
         stale = [s for s in states if not s.fresh or s.name in self.force]
         if not stale:
             return
@@ -109,81 +150,133 @@ class Builder:
         total = sum(s.estimate_s for s in stale)
         self.log(f"experiments to run ({profile} profile, about {total:.0f} s): " +
                  ", ".join(f"{s.name} ({s.reason}, ~{s.estimate_s:.0f} s)" for s in stale))
-        for s in stale:
+        from tqdm import tqdm  # a bar over the experiments (each trainer shows its epochs)
+
+        for s in tqdm(stale, desc="experiments", unit="exp", leave=False, disable=None if self.progress else True):
             t0 = time.perf_counter()
-            runner.run_one(self.store, s.name, profile, self.project.root, progress=self.progress,
-                           workdir=self.project.cache / "runs" / s.name / profile)
+            run_experiment(self.store, s, self.project, self.progress)
             self.report.ran.append(s.name)
             self.log(f"  {s.name}: done in {time.perf_counter() - t0:.1f} s")
 
-    def render_chapters(self, chs: list[chapmod.Chapter], view) -> None:
+    def render_chapters(self, chs: list[chapmod.Chapter], view, pool: ThreadPoolExecutor) -> list[Future]:
+        """Jinja here, then one pandoc process per changed chapter in `pool` (futures: cache hit?)."""
         from figures import plots
 
+        from . import chapters as chapmod, pandoc
+
         known_figs = set(plots.names())
+        claims_on = self.project.config.profile in self.project.config.claims_in
+        jinja_cache = self.project.cache / "jinja"
+        jinja_cache.mkdir(parents=True, exist_ok=True)
+        # Jinja's output depends on the chapter, the stored results and the helpers' code only
+        inputs = [self._results_digest(), sorted(known_figs), claims_on,
+                  *(Path(__file__).with_name(m).read_text(encoding="utf-8") for m in ("results.py", "chapters.py"))]
         for ch in chs:
+            done = jinja_cache / f"{sha256(canonical_json([ch.body, ch.meta.get('claims'), inputs]))}.json"
+            if (hit := _read_json(done)) is not None:
+                ch.markdown, ch.used_figures = hit["markdown"], hit["used"]
+                continue
             used: list[str] = []
             helpers = view.helpers(known_figs, used)
             ch.markdown = chapmod.render_jinja(ch, helpers)
             ch.used_figures = used
             text = ch.path.read_text(encoding="utf-8")
-            if self.project.config.profile in self.project.config.claims_in:
+            if claims_on:
                 chapmod.check_claims(ch, {"result": view.value, "value": view.value}, text)
+            _write_atomic(done, json.dumps({"markdown": ch.markdown, "used": used}))
         cache = self.project.cache / "chapters"
         cache.mkdir(parents=True, exist_ok=True)
         filter_src = pandoc.FILTER.read_text(encoding="utf-8")
+        version = _pandoc_version()
 
         def one(ch: chapmod.Chapter) -> bool:
-            key = sha256(canonical_json([ch.markdown, ch.slug, pandoc.pandoc_version(), filter_src,
-                                         pandoc.READER]))
+            key = sha256(canonical_json([ch.markdown, ch.slug, version, filter_src, pandoc.READER]))
             hit = cache / f"{key}.html"
             if hit.exists():
                 ch.html = hit.read_text(encoding="utf-8")
                 return True
             ch.html = chapmod.render_markdown(ch)
-            hit.write_text(ch.html, encoding="utf-8")
+            _write_atomic(hit, ch.html)
+            pause_point("pandoc")
             return False
 
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            hits = list(pool.map(one, chs))
-        self.report.chapters_cached = sum(hits)
-        self.report.chapters_rendered = len(hits) - sum(hits)
+        return [pool.submit(one, ch) for ch in chs]
 
-    def references(self, chs: list[chapmod.Chapter]):
+    def _results_digest(self) -> str:
+        """Every stored result of this profile, byte for byte (result.json checksums the rest)."""
+        files = sorted(self.project.results.glob(f"*/{self.project.config.profile}/result.json"))
+        return sha256(b"".join(str(f).encode() + b"\0" + f.read_bytes() for f in files))
+
+    def bib_entries(self) -> dict:
+        from . import bibliography
+
+        bib = self.project.bibliography
+        if not bib.exists():
+            return {}
+        cache = self.project.cache / "bibliography"
+        cache.mkdir(parents=True, exist_ok=True)
+        entries_file = cache / f"entries-{sha256(bib.read_bytes())[:20]}.json"
+        if entries_file.exists():
+            return json.loads(entries_file.read_text(encoding="utf-8"))
+        entries = bibliography.load_entries(bib)
+        _write_atomic(entries_file, json.dumps(entries, sort_keys=True))
+        return entries
+
+    def references(self, chs: list[chapmod.Chapter], entries: dict):
+        from . import bibliography
         from .assemble import check_citations, cited_keys
 
         bib, csl = self.project.bibliography, self.project.csl
         keys = cited_keys(chs)
         if not keys and not bib.exists():
             return []
-        cache = self.project.cache / "bibliography"
-        cache.mkdir(parents=True, exist_ok=True)
-        bib_text = bib.read_bytes() if bib.exists() else b""
-        entries_file = cache / f"entries-{sha256(bib_text)[:20]}.json"
-        if entries_file.exists():
-            entries = json.loads(entries_file.read_text(encoding="utf-8"))
-        else:
-            entries = bibliography.load_entries(bib)
-            entries_file.write_text(json.dumps(entries, sort_keys=True), encoding="utf-8")
+        if not bib.exists():
+            bibliography.load_entries(bib)  # the one-line "bibliography not found"
         check_citations(chs, set(entries), bib.name)
-        key = sha256(canonical_json([bib_text.decode("utf-8", "replace"),
+        key = sha256(canonical_json([bib.read_text(encoding="utf-8", errors="replace"),
                                      csl.read_text(encoding="utf-8") if csl.exists() else "", keys]))
+        cache = self.project.cache / "bibliography"
         refs_file = cache / f"refs-{key[:20]}.json"
         if refs_file.exists():
             return [bibliography.Reference(**r) for r in json.loads(refs_file.read_text(encoding="utf-8"))]
         refs = bibliography.format_references(keys, bib, csl, entries)
-        refs_file.write_text(json.dumps([r.__dict__ for r in refs], sort_keys=True), encoding="utf-8")
+        _write_atomic(refs_file, json.dumps([r.__dict__ for r in refs], sort_keys=True))
         return refs
 
     def draw_figures(self, chs: list[chapmod.Chapter], view) -> dict:
-        from figures import plots
+        """Figures from the cache, or drawn: matplotlib holds the GIL, so with several to draw
+        helper processes take a share each while this one draws the first share."""
+        from . import freshness
+        from .figure_render import cache_file, render_figure
 
-        from .figure_render import render_figure
-
+        cache = self.project.cache / "figures"
         names = sorted({f for ch in chs for f in ch.used_figures})
+        results = {name: view.load(freshness.plot_experiment(name)) for name in names}
+        misses = [n for n in names if not cache_file(n, results[n], cache).exists()]
+        shares = [misses[i::os.cpu_count() or 1] for i in range(min(len(misses), os.cpu_count() or 1))]
+        helpers = [_start_helper(self.project, [(n, results[n].experiment, results[n].profile) for n in share])
+                   for share in shares[1:]]
+        mine = set(shares[0]) if shares else set()
         out = {}
+        try:
+            for name in names:
+                if name not in misses or name in mine:
+                    out[name] = render_figure(name, results[name], cache)
+            for helper in helpers:
+                out_text, err_text = helper.communicate()
+                if helper.returncode != 0:
+                    raise BuildError(*json.loads(out_text)) if out_text.strip() else BuildError(
+                        f"figure helper failed: {(err_text.strip().splitlines() or ['killed'])[-1]}")
+        finally:
+            for helper in helpers:
+                if helper.poll() is None:
+                    helper.kill()
         for name in names:
-            result = view.load(plots.get(name).EXPERIMENT)
-            out[name] = render_figure(name, result, self.project.cache / "figures")
+            if name not in out:
+                out[name] = render_figure(name, results[name], cache)  # drawn by a helper: cached now
+            if name in misses:
+                self.report.figures_drawn.append(name)
+                pause_point("figures")
         return out
 
     # -- the whole build ----------------------------------------------------
@@ -191,15 +284,19 @@ class Builder:
         project = self.project
         extra = {"profile": project.config.profile, "frozen": self.frozen, "force": list(self.force)}
         stamp = project.cache / "last-build.json"
-        with publish.build_lock(project.cache):
+        with publish.build_lock(project.cache, self.wait_s, self.log):
             publish.recover(project.site)
             fingerprint = input_fingerprint(project, extra)
-            if (not self.force and stamp.exists() and (project.site / "index.html").exists()
-                    and json.loads(stamp.read_text()).get("fingerprint") == fingerprint):
+            if not self.force and _read_json(stamp) == {"fingerprint": fingerprint,
+                                                        "site": site_digest(project.site)}:
                 self.report.up_to_date = True
                 return self.report
+            from . import freshness
+
+            freshness.use_project_modules(project.root)
             t0 = time.perf_counter()
             chs = self.load_chapters()
+            pause_point("chapters")
             self._timed("chapters", t0)
             t0 = time.perf_counter()
             self.ensure_results(self.needed_experiments(chs))
@@ -208,25 +305,93 @@ class Builder:
 
             view = ResultsView(self.store, project.config.profile)
             t0 = time.perf_counter()
-            self.render_chapters(chs, view)
-            self._timed("pandoc", t0)
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+                entries = pool.submit(self.bib_entries)
+                rendered = self.render_chapters(chs, view, pool)
+                self._timed("jinja", t0)
+                t0 = time.perf_counter()
+                figs = self.draw_figures(chs, view)  # matplotlib here, pandoc in its processes
+                self._timed("figures", t0)
+                hits = [f.result() for f in rendered]
+                self.report.chapters_cached = sum(hits)
+                self.report.chapters_rendered = len(hits) - sum(hits)
+                self._timed("pandoc", t0)  # overlaps figures
+                t0 = time.perf_counter()
+                refs = self.references(chs, entries.result())
+                self._timed("bibliography", t0)
             t0 = time.perf_counter()
-            refs = self.references(chs)
-            self._timed("bibliography", t0)
-            t0 = time.perf_counter()
-            figs = self.draw_figures(chs, view)
-            self._timed("figures", t0)
+            from . import notebooks, video  # the slides deck and video, the companion notebooks
+
+            media = video.stage(self, view, figs).update(notebooks.stage(project, self.log))
+            self._timed("media", t0)
             t0 = time.perf_counter()
             from .page import write_site
 
             stage = publish.staging_dir(project.site)
             try:
-                write_site(project, stage, chs, refs, figs)
+                write_site(project, stage, chs, refs, figs, media)
+                pause_point("publish")
                 publish.swap_in(stage, project.site)
             except BaseException:
                 shutil.rmtree(stage, ignore_errors=True)
                 raise
             self._timed("page", t0)
-            # fingerprint again: a run may have written results, changing the inputs
-            stamp.write_text(json.dumps({"fingerprint": input_fingerprint(project, extra)}))
+            # the inputs as they were when we read them (a file edited meanwhile rebuilds next
+            # time), unless an experiment run wrote results: those were inputs of this build
+            if self.report.ran:
+                fingerprint = input_fingerprint(project, extra)
+            _write_atomic(stamp, json.dumps({"fingerprint": fingerprint, "site": site_digest(project.site)}))
         return self.report
+
+
+def _start_helper(project: Project, jobs: list[tuple[str, str, str]]):
+    """A process that draws `jobs` [(figure, experiment, profile)] into the figure cache."""
+    import subprocess
+
+    code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); from sitegen.pipeline import draw_into_cache; "
+            f"sys.exit(draw_into_cache({str(project.root)!r}, {str(project.results)!r}, "
+            f"{str(project.cache / 'figures')!r}, {jobs!r}))")
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def draw_into_cache(root: str, results: str, cache: str, jobs: list) -> int:
+    """The helper's side: draw each figure; a BuildError goes to stdout as JSON, exit 1."""
+    from figures.store import ResultStore
+
+    from . import freshness
+    from .figure_render import render_figure
+
+    freshness.use_project_modules(Path(root))
+    store = ResultStore(Path(results))
+    try:
+        for name, experiment, profile in jobs:
+            render_figure(name, store.load(experiment, profile), Path(cache))
+    except BuildError as e:
+        print(json.dumps([e.message, e.file, e.line]))
+        return 1
+    return 0
+
+
+def _pandoc_version() -> str:
+    from . import pandoc
+
+    try:
+        return pandoc.pandoc_version()
+    except (OSError, ValueError) as e:
+        raise BuildError(f"pandoc cannot run ({e}); run `make` to reinstall pypandoc_binary") from None
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

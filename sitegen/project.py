@@ -23,6 +23,7 @@ class Author:
     name: str
     affiliation: str = ""
     url: str = ""
+    affiliation_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class SiteConfig:
     slides: str = "slides.md"        # relative to content/; absent file = no video
     notebooks: str = "notebooks"     # folder of companion notebooks, relative to content/
     claims_in: tuple = ("quick", "cpu", "full")  # profiles whose results must satisfy the chapters' claims
+    twitter: str = ""                # the site's Twitter/X handle for the card, e.g. "@resnet_explainer"
+    bibtex_key: str = ""             # key of the "cite this article" BibTeX entry (default: author+year+word)
+    updates: tuple = ()              # corrections after publication: list of {date, text}
 
     @property
     def author_list(self) -> list[Author]:

@@ -49,6 +49,21 @@ title: Second chapter
 As @eq:block in @sec:first-chapter showed, and @fig:gradient_flow too [@ioffe2015batch].
 
 $$\\frac{\\partial L}{\\partial x} = \\frac{\\partial L}{\\partial y}\\left(1 + \\frac{\\partial F}{\\partial x}\\right)$$ {#eq:grad}
+
+## A section with notes
+
+The shortcut adds one term.[A margin note beside this line.]{.marginnote} A second note.[^two]
+
+::: aside
+An aside in the gutter.
+:::
+
+```python
+def block(x):
+    return x + f(x)  # identity shortcut
+```
+
+[^two]: The second chapter's footnote.
 """
 
 

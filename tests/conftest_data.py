@@ -64,7 +64,7 @@ def write_official_archive(path: Path, per_batch: int = 4, seed: int = 0) -> Pat
     return path
 
 
-def random_data(n_train: int = 40, n_test: int = 20, seed: int = 0) -> CifarData:
+def random_data(n_train: int = 32, n_test: int = 16, seed: int = 0) -> CifarData:
     """In-memory CifarData with random pixels and balanced labels."""
     g = torch.Generator().manual_seed(seed)
     return CifarData(

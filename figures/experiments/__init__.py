@@ -33,6 +33,7 @@ class Context:
     device: str = "cpu"
     progress: bool = True
     workdir: Any = None           # folder for checkpoints (Path), kept across interruptions
+    models: Any = None            # shared cache of trained networks (Path), e.g. .cache/models
     facts: dict[str, Any] = field(default_factory=dict)  # provenance an experiment adds (data variant)
 
 

@@ -1,6 +1,7 @@
 """Helpers shared by experiments: data by name, seeding, device choice."""
 from __future__ import annotations
 
+import functools
 import random
 from typing import Any
 
@@ -43,14 +44,22 @@ def synthetic_data(n_train: int, n_test: int, seed: int) -> Any:
                      variant="synthetic", source=f"generated (seed {seed})")
 
 
+@functools.lru_cache(maxsize=1)
+def _cifar10() -> Any:
+    """Decoded once per process: several experiments of one run share it (read-only)."""
+    from figures.data import load_cifar10
+
+    return load_cifar10()
+
+
 def load_data(name: str, n_train: int, n_test: int, seed: int, ctx: Context) -> Any:
     """Data set by name, subset deterministically; records its variant in ctx."""
     if name == "synthetic":
         data = synthetic_data(n_train or 512, n_test or 256, seed)
     elif name == "cifar10":
-        from figures.data import load_cifar10, subset
+        from figures.data import subset
 
-        data = load_cifar10()
+        data = _cifar10()
         if n_train or n_test:
             data = subset(data, n_train, n_test, seed)
     else:

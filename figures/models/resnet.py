@@ -188,6 +188,9 @@ def lesion(model: nn.Module, index: int | Iterable[int]) -> nn.Module:
     for i in indices:
         if not -len(names) <= i < len(names):
             raise IndexError(f"block index {i} out of range for {len(names)} blocks")
+    blocks = [b for _, b in model.blocks()]
+    if not all(hasattr(blocks[i], "shortcut") for i in indices):
+        raise TypeError(f"{type(model).__name__} blocks have no shortcut to fall back on")
     lesioned = copy.deepcopy(model)
     for i in indices:
         stage, pos = names[i].split(".")

@@ -1,0 +1,177 @@
+"""The eight experiments and their figures, on the quick profile (synthetic data, tiny nets).
+
+One session fixture runs every experiment once through the real runner into a
+temporary result store (sharing trained nets through its model cache); the
+tests then check the registry, the declared metrics, every plot module's SVGs,
+chart spec and alt text, and a claim over these results through the real build.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: no spinning on a busy box
+
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+
+import build as cli  # noqa: E402
+from figures import experiments, plots, runner  # noqa: E402
+from figures.config import to_dict  # noqa: E402
+from figures.store import ResultStore  # noqa: E402
+
+NAMES = ("architectures", "depth_sweep", "feature_maps", "gradient_flow", "highway_gates",
+         "layer_responses", "lesion", "loss_landscape")
+
+
+@pytest.fixture(scope="session")
+def quick_results(tmp_path_factory):
+    root = tmp_path_factory.mktemp("experiments")
+    store = ResultStore(root / "results")
+    return {name: runner.run_one(store, name, "quick", root, progress=False) for name in NAMES}
+
+
+@pytest.fixture(scope="session")
+def vega_schema():
+    from altair.vegalite.v6.schema.core import load_schema
+
+    return load_schema()
+
+
+def test_registry_lists_all_eight_with_three_valid_profiles():
+    registry = experiments.load_all()
+    assert set(NAMES) <= set(registry)
+    for name in NAMES:
+        exp = registry[name]
+        assert exp.config_cls.__dataclass_params__.frozen, name
+        assert "figures.experiments.trained" in exp.modules and "figures.models" in exp.modules, name
+        for profile in ("quick", "cpu", "full"):
+            cfg = exp.config(profile)
+            assert dataclasses.is_dataclass(cfg) and json.dumps(to_dict(cfg))
+            assert exp.estimate_s[profile] > 0
+            # tests never read CIFAR; cpu and full always do
+            want = "synthetic" if profile == "quick" else "cifar10"
+            assert cfg.recipe.data == want, (name, profile)
+
+
+def test_experiments_share_one_recipe_per_profile():
+    """Every experiment of a profile trains with the same recipe, so nets are trained once."""
+    registry = experiments.load_all()
+    for profile in ("quick", "cpu", "full"):
+        recipes = {json.dumps(to_dict(registry[n].config(profile).recipe), sort_keys=True) for n in NAMES}
+        assert len(recipes) == 1, profile
+
+
+def _targets(metrics: dict, key: str, declared: dict) -> list[dict]:
+    """The dicts a declared path names; "<net>" is every network's entry at that level."""
+    named = {k.split("/")[0] for k in declared}  # literal keys such as "summary" are not networks
+    nodes = [metrics]
+    for part in key.split("/") if key else []:
+        if part == "<net>":
+            nodes = [v for n in nodes for k, v in n.items() if isinstance(v, dict) and k not in named]
+        else:
+            nodes = [n[part] for n in nodes]
+    return nodes
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_quick_run_returns_declared_metrics(quick_results, name):
+    stored = quick_results[name]
+    declared = sys.modules[experiments.get(name).run.__module__].METRICS
+    for key, fields in declared.items():
+        targets = _targets(stored.metrics, key, declared)
+        assert targets, f"{name}: no metrics for {key!r}"
+        for t in targets:
+            missing = set(fields) - set(t)
+            assert not missing, f"{name}/{key}: missing {sorted(missing)}"
+    # strict JSON: what the prose and the charts read has no NaN or infinity
+    json.dumps({"metrics": stored.metrics, "data": stored.data}, allow_nan=False)
+    assert stored.provenance["data"].startswith("synthetic") and stored.provenance["models"]
+
+
+def test_trained_networks_are_shared_between_experiments(quick_results):
+    def keys(name):
+        return dict(p.split(" ") for p in quick_results[name].provenance["models"].split(", "))
+
+    lesion, landscape, sweep = keys("lesion"), keys("loss_landscape"), keys("depth_sweep")
+    assert lesion == landscape and set(lesion) <= set(sweep)
+    assert all(sweep[k] == v for k, v in lesion.items())
+
+
+def _numbers(obj) -> set[str]:
+    """Every number in a result, written the ways captions and alt texts write them."""
+    out: set[str] = set()
+    if isinstance(obj, dict):
+        for v in obj.values():
+            out |= _numbers(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            out |= _numbers(v)
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        v = float(obj)
+        out |= {f"{v:.3g}", f"{v:.2f}", f"{100 * v:.1f}", f"{100 * v:.2f}", f"{100 * v:.0f}",
+                f"{v / 1e3:.0f}", f"{v:g}", str(obj)}
+    return out
+
+
+@pytest.mark.parametrize("figure", plots.names())
+def test_plot_draws_svgs_chart_and_alt_from_the_data(quick_results, vega_schema, figure):
+    import jsonschema
+
+    from figures.plotstyle import THEMES, svg_bytes
+
+    module = plots.get(figure)
+    result = quick_results[module.EXPERIMENT]
+    svgs = {t: svg_bytes(module.draw(result, THEMES[t])) for t in ("light", "dark")}
+    for svg in svgs.values():
+        assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg and len(svg) > 2000
+    assert svgs["light"] != svgs["dark"]
+    spec = module.chart(result)
+    if spec is not None:
+        text = json.dumps(spec, allow_nan=False)  # strict JSON: no NaN in a spec
+        assert spec["width"] == "container" and spec["data"]["values"]
+        assert "v5" in spec["$schema"]
+        jsonschema.validate(json.loads(text), vega_schema)
+    caption, alt = module.caption(result), module.alt(result)
+    assert caption.strip() and alt.strip()
+    quoted = set(re.findall(r"\d[\d,]*(?:\.\d+)?(?:e[+-]\d+)?", alt))
+    found = {q for q in quoted if q.replace(",", "") in _numbers(result.metrics) | _numbers(result.data)}
+    assert found, f"{figure}: alt text quotes no number from the result: {alt}"
+
+
+@pytest.mark.parametrize("figure", ["depth_sweep_curves", "gradient_flow_training", "lesion", "architectures"])
+def test_required_charts_are_interactive(quick_results, figure):
+    module = plots.get(figure)
+    spec = module.chart(quick_results[module.EXPERIMENT])
+    params = spec.get("params", []) + [p for layer in spec.get("layer", []) for p in layer.get("params", [])]
+    assert any("bind" in p or "select" in p for p in params), figure
+    assert "tooltip" in json.dumps(spec)
+
+
+CLAIMS_CHAPTER = """\
+---
+title: Lesions
+claims:
+  - result("lesion", "summary", "chance_error") {op} 0.5
+---
+
+Deleting a block of the plain net: {{{{ result("lesion", "plain14", "mean_error", fmt="{{:.1%}}") }}}}.
+"""
+
+
+@pytest.mark.parametrize("op, ok", [(">", True), ("<", False)])
+def test_claim_over_experiment_results_is_checked_by_the_build(project_root, capsys, op, ok):
+    chapter = project_root / "content" / "03-lesions.md"
+    chapter.write_text(CLAIMS_CHAPTER.format(op=op))
+    code = cli.main(["--root", str(project_root), "-q", "build"])
+    err = capsys.readouterr().err.strip()
+    if ok:
+        assert code == 0, err
+        html = (project_root / "site" / "index.html").read_text()
+        assert re.search(r"Deleting a block of the plain net: \d+\.\d%", html)
+    else:
+        assert code == 1 and len(err.splitlines()) == 1
+        assert "03-lesions.md:4: claim does not hold" in err, err

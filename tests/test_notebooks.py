@@ -1,0 +1,138 @@
+"""Notebooks: the repository's companion notebooks run end to end in quick mode
+(real kernel, nbclient), and small fixture notebooks go through the real build:
+pages in the site's look, a notebook chapter, and the three kinds of bad input."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
+
+from sitegen import notebooks
+from sitegen.errors import BuildError
+from sitegen.pipeline import Builder
+from sitegen.project import load_project
+
+from conftest import REPO, make_project
+
+COMPANIONS = sorted((REPO / "content" / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", COMPANIONS, ids=lambda p: p.stem)
+def test_companion_notebook_runs_in_quick_mode(path):
+    nb = notebooks.execute(notebooks.read(path), path)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "quick mode: True" in text
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # its plot
+    assert notebooks.title_and_summary(nb, path)[0]
+
+
+def test_the_repository_has_companion_notebooks_without_outputs():
+    assert len(COMPANIONS) >= 2
+    for path in COMPANIONS:
+        nb = notebooks.read(path)
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path.name
+        assert "from figures" in "".join(c.source for c in nb.cells)
+
+
+def tiny_notebook(*code: str):
+    nb = new_notebook(cells=[new_markdown_cell("# A tiny notebook\n\nIt adds *two* numbers: $1 + 1$."),
+                             *[new_code_cell(c) for c in code]],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    for i, c in enumerate(nb.cells):
+        c.id = f"cell-{i}"
+    return nb
+
+
+CHAPTER = new_notebook(cells=[
+    new_raw_cell("---\ntitle: A notebook chapter\n---"),
+    new_markdown_cell("The plain network's ratio is {{ result(\"gradient_flow\", \"plain56\", \"first_over_last\", "
+                      "fmt=\"{:.1f}\") }}, as @fig:gradient_flow shows.\n\n$$a = b$$ {#eq:nb}"),
+    new_code_cell("print({'a': {'b': 1}})\n{{ not_jinja }}", execution_count=1, outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="{{ shown as is }}\n"),
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "text/plain": "<Figure>"}),
+    ]),
+])
+
+
+@pytest.fixture(scope="module")
+def nb_project(tmp_path_factory) -> Path:
+    root = make_project(tmp_path_factory.mktemp("nb") / "proj")
+    folder = root / "content" / "notebooks"
+    folder.mkdir()
+    nbformat.write(tiny_notebook("x = 1 + 1\nprint('sum', x)"), str(folder / "tiny.ipynb"))
+    nbformat.write(CHAPTER, str(root / "content" / "03-notebook.ipynb"))
+    Builder(load_project(root), progress=False, log=lambda m: None).build()
+    return root
+
+
+def test_notebook_page_in_the_site_look_with_download(nb_project):
+    site = nb_project / "site"
+    page = (site / "notebooks" / "tiny.html").read_text()
+    assert '<link rel="stylesheet" href="../static/article.css">' in page and (site / "static" / "article.css").exists()
+    assert "<h1" in page and "A tiny notebook" in page and "<math" in page  # Markdown cells through pandoc
+    assert "sum 2" in page  # executed by the build
+    assert 'href="tiny.ipynb" download' in page and "GPU" in page and "QUICK=0" in page
+    assert (site / "notebooks" / "tiny.ipynb").read_bytes() == \
+        (nb_project / "content" / "notebooks" / "tiny.ipynb").read_bytes()
+    index = (site / "index.html").read_text()
+    assert re.search(r'<a href="notebooks/tiny.html">A tiny notebook</a>: It adds <em>two</em> numbers', index)
+    assert 'href="notebooks/tiny.ipynb" download' in index
+
+
+def test_a_notebook_can_be_a_chapter(nb_project):
+    html = (nb_project / "site" / "index.html").read_text()
+    chapter = html.split('id="notebook"', 1)[1].split("</section>\n", 1)[0]
+    assert re.search(r"ratio is [\d.]+, as <a class=\"xref\" href=\"#fig-gradient_flow\">Figure 1</a>", chapter)
+    assert "{{ not_jinja }}" in chapter and "{{ shown as is }}" in chapter  # code is shown, not run by Jinja
+    assert '<img src="data:image/png;base64,' in chapter and 'id="eq-nb"' in chapter
+
+
+def test_executed_notebooks_are_cached(nb_project, tmp_path):
+    root = tmp_path / "proj"
+    shutil.copytree(nb_project, root)
+    (root / "content" / "02-second.md").write_text((root / "content" / "02-second.md").read_text() + "\nMore.\n")
+    log: list[str] = []
+    Builder(load_project(root), progress=False, log=log.append).build()
+    assert not any("executing notebook" in m for m in log)
+    nb = root / "content" / "notebooks" / "tiny.ipynb"
+    nbformat.write(tiny_notebook("print('changed')"), str(nb))
+    Builder(load_project(root), progress=False, log=log.append).build()
+    assert any("executing notebook tiny.ipynb" in m for m in log)
+    assert "changed" in (root / "site" / "notebooks" / "tiny.html").read_text()
+
+
+def _broken_schema(path: Path) -> None:
+    doc = json.loads(path.read_text())
+    doc["cells"][1]["cell_type"] = "cod"
+    path.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("breakage, where, message", [
+    (lambda p: nbformat.write(tiny_notebook("x = 1", "1 / 0"), str(p)), ": ",
+     "cell 3 (`1 / 0`) failed: ZeroDivisionError: division by zero"),
+    (_broken_schema, ": ", "invalid notebook: cell 2:"),
+    (lambda p: p.write_text(p.read_text()[:-40]), ":", "invalid notebook: not JSON"),
+], ids=["failing-cell", "invalid-nbformat", "not-json"])
+def test_bad_notebook_is_one_line_and_keeps_the_site(nb_project, tmp_path, breakage, where, message):
+    root = tmp_path / "proj"
+    shutil.copytree(nb_project, root)
+    before = (root / "site" / "index.html").read_bytes()
+    nb = root / "content" / "notebooks" / "tiny.ipynb"
+    breakage(nb)
+    with pytest.raises(BuildError) as err:
+        Builder(load_project(root), progress=False, log=lambda m: None).build()
+    assert str(err.value).startswith(f"{nb}{where}") and message in str(err.value) and "\n" not in str(err.value)
+    assert (root / "site" / "index.html").read_bytes() == before
+    if "cell 3" in message:  # and once through the CLI: exit 1, the same single line
+        run = subprocess.run([sys.executable, str(REPO / "build.py"), "--root", str(root), "-q", "build"],
+                             capture_output=True, text=True)
+        assert run.returncode == 1 and run.stderr.strip() == f"error: {err.value}"

@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: all site build test figures serve check bench bench-build clean distclean browser-deps
+.PHONY: all site build test figures serve check bench bench-build clean distclean browser-deps media-deps
 
 all: site
 
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[test]"
 	@touch $@
 
-site build: $(STAMP)
+site build: $(STAMP) media-deps
 	$(PY) build.py build
 
 figures: $(STAMP)
@@ -38,11 +38,22 @@ bench: $(STAMP)
 bench-build: $(STAMP)
 	$(PY) bench/build_bench.py
 
-# Debian's chromium drives the browser tests (Playwright's own browser download is not used).
+# Debian packages, installed when missing (as root; otherwise say what to install):
+# chromium drives the browser tests (Playwright's own browser download is not used),
+# espeak-ng narrates the slides video (without it the video is silent, with captions).
+define apt_need
+@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" = 0 ]; then echo "installing Debian packages:$$missing"; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+  else echo "missing:$$missing (sudo apt-get install$$missing); $(2)"; fi; fi
+endef
+
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
-	  else echo "chromium missing: sudo apt-get install chromium (browser tests will be skipped)"; fi; }
+	$(call apt_need,chromium fonts-dejavu-core espeak-ng,browser tests are skipped and the video is silent)
+
+media-deps:
+	$(call apt_need,espeak-ng,the slides video is silent)
 
 test: $(STAMP) browser-deps
 	$(PY) -m pytest -n 2 --dist loadfile

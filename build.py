@@ -109,8 +109,8 @@ def cmd_clean(args) -> int:
     project = _project(args)
     with publish.build_lock(project.cache, _wait_s(args)):
         # not .cache/runs: an interrupted training run's checkpoints are hours of work
-        for path in (project.site, *(project.cache / d for d in ("chapters", "jinja", "figures", "bibliography")),
-                     project.cache / "last-build.json"):
+        for path in (project.site, *(project.cache / d for d in ("chapters", "jinja", "figures", "bibliography", "templates")),
+                     project.cache / "last-build.json", project.cache / "pandoc-version.json"):
             if path.is_dir():
                 shutil.rmtree(path)
             elif path.exists():

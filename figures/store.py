@@ -21,9 +21,11 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from collections.abc import Mapping
+from typing import Any, Iterable, Iterator
 
-import numpy as np
+# numpy is imported where arrays are read or written: a build that only quotes
+# numbers from result.json (most rebuilds) never pays for it.
 
 # Library versions enter the key at major-version granularity: a result made
 # with torch 2.11 on the GPU machine stays fresh under torch 2.13 on CPU, but a
@@ -114,7 +116,7 @@ class StoredResult:
     provenance: dict
     metrics: dict
     data: dict
-    arrays: dict
+    arrays: Mapping  # name -> numpy array, decoded on first use
 
     def get(self, *path: str) -> Any:
         """Walk metrics, then data, then arrays by a path of keys."""
@@ -127,6 +129,30 @@ class StoredResult:
             except (KeyError, TypeError, IndexError):
                 continue
         raise KeyError("/".join(path))
+
+
+class NpzArrays(Mapping):
+    """The arrays of an .npz file (checksum already verified), decoded on first access."""
+
+    def __init__(self, raw: bytes):
+        self._raw, self._arrays = raw, None
+
+    def _load(self) -> dict:
+        if self._arrays is None:
+            import numpy as np
+
+            with np.load(io.BytesIO(self._raw), allow_pickle=False) as npz:
+                self._arrays = {k: npz[k] for k in npz.files}
+        return self._arrays
+
+    def __getitem__(self, key: str):
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 class ResultStore:
@@ -144,13 +170,12 @@ class ResultStore:
             body = {k: v for k, v in doc.items() if k != "checksum"}
             if doc.get("checksum") != sha256(canonical_json(body)):
                 return None
-            arrays: dict[str, np.ndarray] = {}
+            arrays: Mapping = {}
             if body.get("arrays_sha256"):
                 raw = (folder / "arrays.npz").read_bytes()
                 if sha256(raw) != body["arrays_sha256"]:
                     return None
-                with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-                    arrays = {k: npz[k] for k in npz.files}
+                arrays = NpzArrays(raw)
         except (OSError, ValueError, KeyError):
             return None
         return StoredResult(experiment, profile, body["key"], body["config"],
@@ -169,6 +194,8 @@ class ResultStore:
             "provenance": provenance, "metrics": metrics, "data": data, "arrays_sha256": "",
         }
         if arrays:
+            import numpy as np
+
             buf = io.BytesIO()
             np.savez_compressed(buf, **{k: np.asarray(v) for k, v in sorted(arrays.items())})
             raw = buf.getvalue()

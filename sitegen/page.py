@@ -23,14 +23,20 @@ LICENCES = {"CC-BY 4.0": "https://creativecommons.org/licenses/by/4.0/",
             "CC0": "https://creativecommons.org/publicdomain/zero/1.0/"}
 
 
-def page_env(templates: Path) -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)),
+def page_env(templates: Path, cache: Path | None = None) -> jinja2.Environment:
+    # compiled templates are kept in `cache` (checked against each template's mtime):
+    # compiling the article template costs more than rendering it
+    bytecode = None
+    if cache is not None:
+        (cache / "templates").mkdir(parents=True, exist_ok=True)
+        bytecode = jinja2.FileSystemBytecodeCache(str(cache / "templates"))
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), bytecode_cache=bytecode,
                               undefined=jinja2.StrictUndefined, autoescape=jinja2.select_autoescape(["html", "j2"]),
                               keep_trailing_newline=True)
 
 
 def render_page(project: Project, context: dict, template: str = "article.html.j2") -> str:
-    env = page_env(project.templates)
+    env = page_env(project.templates, project.cache)
     try:
         return env.get_template(template).render(**context)
     except jinja2.TemplateSyntaxError as e:

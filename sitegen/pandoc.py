@@ -6,6 +6,9 @@ its warnings and errors and turn them into one-line BuildErrors.
 from __future__ import annotations
 
 import functools
+import importlib.util
+import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -17,6 +20,11 @@ READER = "markdown+tex_math_dollars+footnotes+raw_attribute+fenced_divs+brackete
 
 @functools.lru_cache(maxsize=1)
 def pandoc_path() -> str:
+    # the binary that pypandoc_binary ships, found without importing pypandoc
+    spec = importlib.util.find_spec("pypandoc")
+    exe = Path(spec.origin).parent / "files" / "pandoc" if spec and spec.origin else None
+    if exe is not None and os.access(exe, os.X_OK):
+        return str(exe)
     try:
         import pypandoc
 
@@ -26,9 +34,26 @@ def pandoc_path() -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def pandoc_version() -> str:
-    out = subprocess.run([pandoc_path(), "--version"], capture_output=True, text=True, check=True)
-    return out.stdout.splitlines()[0]
+def pandoc_version(cache: Path | None = None) -> str:
+    """`pandoc --version`'s first line; remembered in `cache` per binary (path, size, mtime)."""
+    exe = pandoc_path()
+    st = os.stat(exe)
+    stamp = f"{exe}:{st.st_size}:{st.st_mtime_ns}"
+    memo = cache / "pandoc-version.json" if cache else None
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8")) if memo else {}
+        if known.get("binary") == stamp:
+            return known["version"]
+    except (OSError, ValueError):
+        pass
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
+    version = out.stdout.splitlines()[0]
+    if memo:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"binary": stamp, "version": version}), encoding="utf-8")
+        os.replace(tmp, memo)
+    return version
 
 
 def run(args: list[str], text: str, file: Path | str | None = None) -> str:

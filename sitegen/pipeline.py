@@ -187,7 +187,7 @@ class Builder:
         cache = self.project.cache / "chapters"
         cache.mkdir(parents=True, exist_ok=True)
         filter_src = pandoc.FILTER.read_text(encoding="utf-8")
-        version = _pandoc_version()
+        version = _pandoc_version(self.project.cache)
 
         def one(ch: chapmod.Chapter) -> bool:
             key = sha256(canonical_json([ch.markdown, ch.slug, version, filter_src, pandoc.READER]))
@@ -375,11 +375,11 @@ def draw_into_cache(root: str, results: str, cache: str, jobs: list) -> int:
     return 0
 
 
-def _pandoc_version() -> str:
+def _pandoc_version(cache: Path) -> str:
     from . import pandoc
 
     try:
-        return pandoc.pandoc_version()
+        return pandoc.pandoc_version(cache)
     except (OSError, ValueError) as e:
         raise BuildError(f"pandoc cannot run ({e}); run `make` to reinstall pypandoc_binary") from None
 

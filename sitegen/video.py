@@ -307,7 +307,7 @@ def stage(builder, view, figures: dict) -> Media:
     svgs = {f: figures[f].svg_light for f in deck.figures}
     folder = make_video(deck, svgs, project.cache, builder.log)
     timeline = json.loads((folder / "timeline.json").read_text(encoding="utf-8"))
-    secs = round(timeline["seconds"])
+    secs = int(timeline["seconds"])  # players show whole seconds, rounded down
     video = {"mp4": "media/talk.mp4", "webm": "media/talk.webm", "poster": "media/poster.png",
              "captions": "media/captions.vtt", "chapters": "media/chapters.vtt", "deck": "slides.html",
              "width": timeline["width"], "height": timeline["height"], "title": deck.title,

@@ -133,8 +133,10 @@ def cmd_check(args) -> int:
 
 
 def _common() -> argparse.ArgumentParser:
-    """-q/-v are accepted before or after the command."""
+    """-q/-v and --profile are accepted before or after the command."""
     common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--profile", choices=("quick", "cpu", "full"), default=argparse.SUPPRESS,
+                        help="experiment profile (default: `profile:` in content/site.yml)")
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="print only errors")
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
@@ -152,8 +154,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__, parents=[common],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default=str(ROOT), help="project folder (default: this repository)")
-    parser.add_argument("--profile", choices=("quick", "cpu", "full"),
-                        help="experiment profile (default: `profile:` in content/site.yml)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("build", parents=[common], help="build site/ from content/ and the experiment results")
@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     args.quiet = getattr(args, "quiet", False)
+    args.profile = getattr(args, "profile", None)
     args.verbose = getattr(args, "verbose", False) and not args.quiet
     from sitegen.errors import BuildError
 

@@ -97,7 +97,10 @@ def git_commit(root: Path) -> str:
 def device_info() -> dict[str, str]:
     import torch
 
-    info = {"torch": torch.__version__, "python": platform.python_version()}
+    # CPU training is repeatable only on the same kind of processor and thread count
+    # (oneDNN picks its kernels by instruction set): both go into the provenance
+    info = {"torch": torch.__version__, "python": platform.python_version(),
+            "threads": str(torch.get_num_threads()), "cpu_model": _cpu_model()}
     if torch.cuda.is_available():
         info["device"] = torch.cuda.get_device_name(0)
         info["cuda"] = torch.version.cuda or ""
@@ -105,6 +108,17 @@ def device_info() -> dict[str, str]:
         info["device"] = f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
         info["cuda"] = ""
     return info
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 @dataclass(frozen=True)
@@ -119,8 +133,9 @@ class StoredResult:
     arrays: Mapping  # name -> numpy array, decoded on first use
 
     def get(self, *path: str) -> Any:
-        """Walk metrics, then data, then arrays by a path of keys."""
-        for root in (self.metrics, self.data, self.arrays):
+        """Walk metrics, then data, then arrays, then the config by a path of keys
+        (so prose can quote a setting, such as a batch size, rather than type it)."""
+        for root in (self.metrics, self.data, self.arrays, self.config):
             node: Any = root
             try:
                 for p in path:

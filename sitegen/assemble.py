@@ -15,7 +15,8 @@ from .errors import BuildError, line_of
 from .figure_render import RenderedFigure, figure_html
 from .results import FIGURE_SLOT
 
-CITATION = re.compile(r'<span class="citation" data-cites="([^"]*)"></span>')
+CITATION = re.compile(r'<span class="citation" data-cites="([^"]*)"'
+                      r'(?: data-prefix="([^"]*)" data-suffix="([^"]*)")?></span>')
 XREF = re.compile(r'<a class="xref" data-ref="([^"]*)"></a>')
 EQUATION = re.compile(r'<span class="equation" data-label="([^"]*)">')
 KINDS = {"fig": "Figure", "eq": "Equation", "tbl": "Table", "sec": "Section"}
@@ -98,7 +99,9 @@ def _fill_chapter(ch: Chapter, n: Numbering, figures: dict[str, RenderedFigure],
         keys = m.group(1).split()
         links = ", ".join(f'<a href="#ref-{html.escape(k)}" data-ref="{html.escape(k)}">{refs[k].number}</a>'
                           for k in keys)
-        return f'<span class="citation" data-cites="{m.group(1)}">[{links}]</span>'
+        prefix = f"{m.group(2)} " if m.group(2) else ""  # already escaped by the filter
+        suffix = f", {m.group(3)}" if m.group(3) else ""
+        return f'<span class="citation" data-cites="{m.group(1)}">[{prefix}{links}{suffix}]</span>'
 
     out = FIGURE_SLOT.sub(fig, ch.html)
     out = EQUATION.sub(eq, out)

@@ -98,7 +98,8 @@ def render_figure(name: str, result: StoredResult, cache_dir: Path) -> RenderedF
 
 def provenance_card(result: StoredResult) -> dict:
     p = result.provenance
-    fields = ["experiment", "profile", "device", "torch", "cuda", "data", "n_train", "n_test", "seed",
+    fields = ["experiment", "profile", "device", "cpu_model", "threads", "torch", "cuda", "data", "n_train",
+              "n_test", "seed", "models",
               "commit", "code_hash", "started", "wall_time_s", "command"]
     return {k: p[k] for k in fields if k in p and p[k] not in ("", None)}
 

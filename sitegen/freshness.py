@@ -168,6 +168,8 @@ def status(store: ResultStore, names: list[str], profile: str, cache: Path):
 
     reg = registration(cache)
     out = []
+    counted: set[str] = set()  # a shared network is trained once, by the first experiment that needs it
+    seconds: dict[str, float] | None = None
     for name in names:
         if name not in reg:
             from figures import experiments
@@ -189,8 +191,38 @@ def status(store: ResultStore, names: list[str], profile: str, cache: Path):
         else:
             reason, fresh = "missing", False
         prev = stored.provenance.get("wall_time_s") if stored else None
-        out.append(Status(name, profile, key, fresh, reason, float(prev or entry["estimate_s"].get(profile, 60.0))))
+        estimate = float(prev or entry["estimate_s"].get(profile, 60.0))
+        missing = [n for n in _untrained(stored, cache / "models") if n not in counted] if stored and not fresh else []
+        if missing:
+            # the stored wall time may have found these networks trained: they must be trained first
+            seconds = _train_seconds(store, reg, profile) if seconds is None else seconds
+            counted.update(missing)
+            extra = sum(seconds.get(n, 0.0) for n in missing)
+            estimate += extra
+            reason += f"; trains {', '.join(missing)} first (~{extra / 60:.0f} min)"
+        out.append(Status(name, profile, key, fresh, reason, estimate))
     return out
+
+
+def _untrained(stored, models: Path) -> list[str]:
+    """The shared networks a result was made from that the model cache no longer holds."""
+    out = []
+    for item in filter(None, str(stored.provenance.get("models", "")).split(", ")):
+        net, _, key = item.partition(" ")
+        if not (models.is_dir() and any(models.glob(f"{net}-{key}*.pt"))):
+            out.append(net)
+    return out
+
+
+def _train_seconds(store: ResultStore, reg: dict, profile: str) -> dict[str, float]:
+    """How long each network took to train, as recorded by any stored result of `profile`."""
+    seconds: dict[str, float] = {}
+    for name in sorted(reg):
+        stored = store.load(name, profile)
+        for net, m in (stored.metrics.items() if stored else ()):
+            if isinstance(m, dict) and isinstance(m.get("train_seconds"), (int, float)):
+                seconds.setdefault(net, float(m["train_seconds"]))
+    return seconds
 
 
 def forget_modules() -> None:

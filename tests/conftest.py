@@ -50,6 +50,8 @@ As @eq:block in @sec:first-chapter showed, and @fig:gradient_flow too [@ioffe201
 
 $$\\frac{\\partial L}{\\partial x} = \\frac{\\partial L}{\\partial y}\\left(1 + \\frac{\\partial F}{\\partial x}\\right)$$ {#eq:grad}
 
+That is @eq:grad [@ioffe2015batch, Table 2].
+
 ## A section with notes
 
 The shortcut adds one term.[A margin note beside this line.]{.marginnote} A second note.[^two]

@@ -31,6 +31,9 @@ def test_site_has_chapters_citations_math_and_figure(built_project):
     assert '<a class="xref" href="#eq-block">Equation 1</a>' in html
     assert '<a class="xref" href="#first-chapter">Section 1</a>' in html
     assert 'id="eq-grad"' in html and "(2)</span>" in html
+    # a reference then a citation with a locator: "Equation 2 [3, Table 2]", the space kept
+    assert re.search(r'>Equation 2</a> <span class="citation" data-cites="ioffe2015batch">'
+                     r'\[<a href="#ref-ioffe2015batch"[^>]*>3</a>, Table 2\]</span>', html)
     # the result() helper put a number in the prose
     assert re.search(r"first layer gets [\d.,]+\s+times", html)
     # footnote rendered

@@ -118,3 +118,20 @@ def test_build_recomputes_changed_model_and_frozen_refuses(project_root, monkeyp
     report = Builder(load_project(project_root), progress=False, log=log.append).build()
     assert report.ran == ["gradient_flow"]
     assert any("experiments to run" in m for m in log)
+
+
+def test_estimate_counts_networks_missing_from_the_model_cache(tmp_path):
+    """A stale result made from cached networks says which of them must be trained again."""
+    from sitegen import freshness
+
+    store = ResultStore(tmp_path / "results")
+    made = store.save("exp_x", "cpu", "k1", {}, {"models": "plain20 aaaaaaaaaaaa, resnet20 bbbbbbbbbbbb",
+                                                "wall_time_s": 5.0},
+                      {"resnet20": {"train_seconds": 30.0}, "plain20": {"train_seconds": 40.0}}, {})
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "resnet20-bbbbbbbbbbbb1234.pt").write_bytes(b"")
+    assert freshness._untrained(made, models) == ["plain20"]
+    assert freshness._train_seconds(store, {"exp_x": {}}, "cpu") == {"resnet20": 30.0, "plain20": 40.0}
+    (models / "resnet20-bbbbbbbbbbbb1234.pt").unlink()
+    assert freshness._untrained(made, models) == ["plain20", "resnet20"]

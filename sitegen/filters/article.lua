@@ -12,21 +12,37 @@ local function is_xref(id)
   return prefix ~= nil and xref_prefixes[prefix] == true
 end
 
+local function attr_text(inlines)
+  -- a prefix or locator as plain text, safe inside an HTML attribute
+  local text = pandoc.utils.stringify(inlines):gsub("^[,%s]+", ""):gsub("%s+$", "")
+  return (text:gsub("&", "&amp;"):gsub('"', "&quot;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
+end
+
 function Cite(el)
   local out = pandoc.List()
   local keys = pandoc.List()
+  local function emit(html)
+    -- "@eq:grad [@vaswani2017]" is one Cite to pandoc: keep the space the author typed
+    if #out > 0 then out:insert(pandoc.Space()) end
+    out:insert(pandoc.RawInline("html", html))
+  end
   local function flush()
     if #keys > 0 then
-      out:insert(pandoc.RawInline("html",
-        '<span class="citation" data-cites="' .. table.concat(keys, " ") .. '"></span>'))
+      emit('<span class="citation" data-cites="' .. table.concat(keys, " ") .. '"></span>')
       keys = pandoc.List()
     end
   end
   for _, c in ipairs(el.citations) do
     if is_xref(c.id) then
       flush()
-      if #out > 0 then out:insert(pandoc.Str(",")) out:insert(pandoc.Space()) end
-      out:insert(pandoc.RawInline("html", '<a class="xref" data-ref="' .. c.id .. '"></a>'))
+      if #out > 0 then out:insert(pandoc.Str(",")) end
+      emit('<a class="xref" data-ref="' .. c.id .. '"></a>')
+      if #c.suffix > 0 then out:insert(pandoc.Space()) out:extend(c.suffix) end
+    elseif #c.prefix > 0 or #c.suffix > 0 then
+      -- [see @he2016, Table 6] -> [see 1, Table 6]: a bracket of its own
+      flush()
+      emit('<span class="citation" data-cites="' .. c.id .. '" data-prefix="' .. attr_text(c.prefix) ..
+           '" data-suffix="' .. attr_text(c.suffix) .. '"></span>')
     else
       keys:insert(c.id)
     end

@@ -142,7 +142,8 @@ def test_plot_draws_svgs_chart_and_alt_from_the_data(quick_results, vega_schema,
     assert found, f"{figure}: alt text quotes no number from the result: {alt}"
 
 
-@pytest.mark.parametrize("figure", ["depth_sweep_curves", "gradient_flow_training", "lesion", "architectures"])
+@pytest.mark.parametrize("figure", ["depth_sweep_curves", "gradient_flow_training", "lesion", "architectures",
+                                    "feature_maps"])
 def test_required_charts_are_interactive(quick_results, figure):
     module = plots.get(figure)
     spec = module.chart(quick_results[module.EXPERIMENT])

@@ -1,7 +1,7 @@
 """feature_maps: a few test images as they pass through a trained ResNet and its plain twin."""
 from __future__ import annotations
 
-from figures.plotstyle import WIDTHS, Theme, net_label
+from figures.plotstyle import WIDTHS, Theme, net_label, vega_spec
 
 EXPERIMENT = "feature_maps"
 WIDTH = "page"
@@ -78,5 +78,57 @@ def alt(result) -> str:
             f"{net_label(p)} {zeros(p)}.")
 
 
+def _png(pixels) -> str:
+    """A small uint8 image (HxW or HxWx3) as a PNG data URL (PIL writes no timestamp)."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(pixels, dtype=np.uint8)).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def chart(result):
-    return None  # a grid of small images: the static figure is the figure
+    """The explorer: pick a test image, see it at every stage of both networks."""
+    stages, nets = result.data["stages"], _nets(result)
+    labels = result.data["labels"]
+    columns = ["input"] + [STAGE_TITLES.get(s, s) for s in stages] + ["prediction"]
+    rows = []
+    for i, label in enumerate(labels):
+        inp = _png(result.arrays["images"][i])
+        for name in nets:
+            net = net_label(name)
+            rows.append({"image": i, "network": net, "column": "input", "url": inp})
+            rows += [{"image": i, "network": net, "column": STAGE_TITLES.get(s, s),
+                      "url": _png(result.arrays[f"{name}_{s}_mean"][i]),
+                      "zero": result.metrics[name][s]["zero_fraction"]} for s in stages]
+            pred = result.data["nets"][name]["predicted"][i]
+            rows.append({"image": i, "network": net, "column": "prediction", "text": f"→ {pred}",
+                         "verdict": "right" if pred == label else "wrong"})
+    pick = {"name": "picked", "value": 0,
+            "bind": {"input": "select", "options": list(range(len(labels))),
+                     "labels": [f"{i + 1}: {lab}" for i, lab in enumerate(labels)], "name": "test image "}}
+    x = {"field": "column", "type": "ordinal", "sort": columns, "title": None,
+         "axis": {"orient": "top", "labelAngle": 0, "domain": False, "ticks": False}}
+    y = {"field": "network", "type": "ordinal", "sort": [net_label(n) for n in nets], "title": None,
+         "axis": {"domain": False, "ticks": False}}
+    size = {"expr": "min(bandwidth('x'), bandwidth('y')) * 0.92"}
+    return vega_spec(
+        rows, height=2 * 110, params=[pick], transform=[{"filter": "datum.image == picked"}],
+        layer=[
+            {"mark": {"type": "image", "width": size, "height": size, "smooth": False},
+             "transform": [{"filter": "isValid(datum.url)"}],
+             "encoding": {"x": x, "y": y, "url": {"field": "url", "type": "nominal"},
+                          "tooltip": [{"field": "network"}, {"field": "column", "title": "stage"},
+                                      {"field": "zero", "title": "inactive units (all images)",
+                                       "format": ".0%"}]}},
+            {"mark": {"type": "text", "fontSize": 13, "fontWeight": 600},
+             "transform": [{"filter": "isValid(datum.text)"}],
+             "encoding": {"x": x, "y": y, "text": {"field": "text"},
+                          "color": {"field": "verdict", "type": "nominal", "title": "prediction",
+                                    "scale": {"domain": ["wrong", "right"]}}}},  # wrong: the first (red) colour
+        ],
+    )

@@ -1,0 +1,92 @@
+"""The experiment registry: every experiment is a pure function of its config.
+
+    @register("gradient_flow", Config, modules=[...], profiles={...})
+    def run(cfg: Config, ctx: Context) -> Output: ...
+
+Each experiment has three profiles: `quick` (seconds, synthetic data, for
+tests), `cpu` (a reduced run that finishes on 2 cores) and `full` (the paper's
+setting, for a GPU). A profile is a dict of overrides on the config dataclass.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from figures.config import from_dict, to_dict
+
+PROFILES = ("quick", "cpu", "full")
+
+
+@dataclass
+class Output:
+    """What an experiment returns: small JSON-able numbers and optional arrays."""
+    metrics: dict[str, Any]                       # headline numbers, quoted in prose
+    data: dict[str, Any] = field(default_factory=dict)      # series for figures and charts
+    arrays: dict[str, Any] = field(default_factory=dict)    # numpy arrays (images, grids)
+
+
+@dataclass
+class Context:
+    """What the runner hands an experiment besides its config."""
+    device: str = "cpu"
+    progress: bool = True
+    workdir: Any = None           # folder for checkpoints (Path), kept across interruptions
+    models: Any = None            # shared cache of trained networks (Path), e.g. .cache/models
+    facts: dict[str, Any] = field(default_factory=dict)  # provenance an experiment adds (data variant)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    run: Callable[[Any, Context], Output]
+    config_cls: type
+    profiles: dict[str, dict]
+    modules: tuple[str, ...]
+    estimate_s: dict[str, float]   # rough wall time per profile (s), for "what will run"
+    description: str
+
+    def config(self, profile: str) -> Any:
+        if profile not in self.profiles:
+            raise KeyError(f"experiment {self.name} has no profile {profile!r}")
+        return from_dict(self.config_cls, self.profiles[profile], f"{self.name}[{profile}]")
+
+    def config_dict(self, profile: str) -> dict:
+        return to_dict(self.config(profile))
+
+
+REGISTRY: dict[str, Experiment] = {}
+
+
+def register(name: str, config_cls: type, *, profiles: dict[str, dict],
+             modules: tuple[str, ...] | list[str] = (), estimate_s: dict[str, float] | None = None):
+    missing = [p for p in PROFILES if p not in profiles]
+    if missing:
+        raise ValueError(f"experiment {name} lacks profiles {missing}")
+
+    def wrap(fn: Callable[[Any, Context], Output]) -> Callable[[Any, Context], Output]:
+        own = fn.__module__
+        REGISTRY[name] = Experiment(
+            name=name, run=fn, config_cls=config_cls, profiles=profiles,
+            modules=tuple(sorted({own, "figures.experiments.common", *modules})),
+            estimate_s=dict(estimate_s or {}), description=(fn.__doc__ or "").strip().split("\n")[0],
+        )
+        return fn
+
+    return wrap
+
+
+def load_all() -> dict[str, Experiment]:
+    """Import every module in this package so that each registers itself."""
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+    return REGISTRY
+
+
+def get(name: str) -> Experiment:
+    load_all()
+    if name not in REGISTRY:
+        raise KeyError(f"unknown experiment {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]

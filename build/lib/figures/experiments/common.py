@@ -1,0 +1,76 @@
+"""Helpers shared by experiments: data by name, seeding, device choice."""
+from __future__ import annotations
+
+import functools
+import random
+from typing import Any
+
+import numpy as np
+import torch
+
+from figures.experiments import Context
+
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2470, 0.2435, 0.2616)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def synthetic_data(n_train: int, n_test: int, seed: int) -> Any:
+    """Random class-coloured images: learnable, tiny, and needs no download."""
+    from figures.data import CifarData
+
+    g = torch.Generator().manual_seed(seed)
+
+    def make(n: int):
+        y = torch.randint(0, 10, (n,), generator=g)
+        base = (torch.arange(10).float() * 25).view(10, 1, 1, 1)[y]
+        noise = torch.randint(0, 60, (n, 3, 32, 32), generator=g).float()
+        x = (base + noise).clamp(0, 255).to(torch.uint8)
+        return x, y
+
+    tx, ty = make(n_train)
+    vx, vy = make(n_test)
+    classes = tuple(f"class{i}" for i in range(10))
+    return CifarData(train_x=tx, train_y=ty, test_x=vx, test_y=vy, classes=classes,
+                     variant="synthetic", source=f"generated (seed {seed})")
+
+
+@functools.lru_cache(maxsize=1)
+def _cifar10() -> Any:
+    """Decoded once per process: several experiments of one run share it (read-only)."""
+    from figures.data import load_cifar10
+
+    return load_cifar10()
+
+
+def load_data(name: str, n_train: int, n_test: int, seed: int, ctx: Context) -> Any:
+    """Data set by name, subset deterministically; records its variant in ctx."""
+    if name == "synthetic":
+        data = synthetic_data(n_train or 512, n_test or 256, seed)
+    elif name == "cifar10":
+        from figures.data import subset
+
+        data = _cifar10()
+        if n_train or n_test:
+            data = subset(data, n_train, n_test, seed)
+    else:
+        raise ValueError(f"unknown data set {name!r}: use 'synthetic' or 'cifar10'")
+    ctx.facts["data"] = f"{data.variant}: {data.source}"
+    ctx.facts["n_train"] = int(len(data.train_y))
+    ctx.facts["n_test"] = int(len(data.test_y))
+    return data
+
+
+def normalize(x_uint8: torch.Tensor) -> torch.Tensor:
+    mean = torch.tensor(CIFAR_MEAN, device=x_uint8.device).view(1, 3, 1, 1)
+    std = torch.tensor(CIFAR_STD, device=x_uint8.device).view(1, 3, 1, 1)
+    return (x_uint8.float() / 255.0 - mean) / std

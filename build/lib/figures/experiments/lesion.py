@@ -1,0 +1,97 @@
+"""lesion: delete one block from a trained network and measure the test error.
+
+Veit et al. 2016 removed single residual blocks from a trained ResNet at test
+time: the error barely moved, except at the few blocks that downsample, while
+deleting any layer of a plain (VGG-style) network sent it to chance. They read
+this as a residual network behaving like an ensemble of many shallower paths.
+`figures.models.lesion` replaces block i by its shortcut alone (identity, or the
+zero-padding shortcut where a block downsamples); a plain net keeps that
+parameter-free shortcut for exactly this use.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from figures import models
+from figures.experiments import Context, Output, register
+from figures.experiments.common import load_data
+from figures.experiments.trained import MODULES, RECIPES, Recipe, get_trained
+from figures.train import evaluate
+
+# Metric paths the prose may quote: "<net>" stands for resnet<depth> and plain<depth>.
+METRICS = {
+    "<net>": ("baseline_error", "blocks", "mean_error", "max_error", "min_error", "mean_increase",
+              "mean_increase_downsampling", "mean_damage", "near_chance_blocks", "worst_block",
+              "diverged"),
+    "summary": ("chance_error", "plain_minus_resnet_increase", "plain_minus_resnet_damage", "n_images"),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    depth: int = 56            # depth of the ResNet and its plain twin (layers)
+    n_images: int = 10000      # test images each lesioned net is evaluated on (count)
+    recipe: Recipe = Recipe()  # how the networks were trained (shared recipe)
+
+
+@register("lesion", Config, modules=MODULES,
+          profiles={
+              "quick": {"depth": 14, "n_images": 64, "recipe": RECIPES["quick"]},
+              "cpu": {"depth": 56, "n_images": 1000, "recipe": RECIPES["cpu"]},
+              "full": {"depth": 56, "n_images": 10000, "recipe": RECIPES["full"]},
+          },
+          estimate_s={"quick": 3, "cpu": 150, "full": 30})
+def run(cfg: Config, ctx: Context) -> Output:
+    """Test error after deleting each single block, residual vs plain."""
+    data = load_data(cfg.recipe.data, cfg.recipe.n_train, cfg.recipe.n_test, cfg.recipe.seed, ctx)
+    x, y = data.test_x[: cfg.n_images], data.test_y[: cfg.n_images]
+    chance = 1 - 1 / len(data.classes)
+    metrics: dict = {}
+    errors: dict = {}
+    names: list[str] = []
+    for kind in ("resnet", "plain"):
+        name = f"{kind}{cfg.depth}"
+        t = get_trained(name, cfg.recipe, ctx)
+        _, base = evaluate(t.model, x, y, device=ctx.device)
+        blocks = t.model.blocks()
+        names = [n for n, _ in blocks]
+        errs = [evaluate(models.lesion(t.model, i), x, y, device=ctx.device)[1]
+                for i in range(len(blocks))]
+        errors[name] = errs
+        down = [i for i, (_, b) in enumerate(blocks) if not isinstance(b.shortcut, torch.nn.Identity)]
+        keep = [i for i in range(len(blocks)) if i not in down]
+        e = np.array(errs)
+        metrics[name] = {
+            "baseline_error": float(base),
+            "blocks": len(blocks),
+            "mean_error": float(e.mean()), "max_error": float(e.max()), "min_error": float(e.min()),
+            # error added by a lesion, averaged over the blocks that keep their shape
+            "mean_increase": float(e[keep].mean() - base) if keep else None,
+            "mean_increase_downsampling": float(e[down].mean() - base) if down else None,
+            # share of the intact net's above-chance accuracy that one deletion costs, on average
+            # over same-shape blocks: comparable between a strong and a weak net
+            "mean_damage": (float(((e[keep] - base) / (chance - base)).mean())
+                            if keep and chance > base else None),
+            # deletions that leave the net within 5 points of guessing
+            "near_chance_blocks": int((e >= chance - 0.05).sum()),
+            "worst_block": names[int(e.argmax())],
+            "diverged": t.diverged,
+        }
+    r, p = metrics[f"resnet{cfg.depth}"], metrics[f"plain{cfg.depth}"]
+    metrics["summary"] = {
+        "chance_error": chance,
+        # > 0: deleting a same-shape block hurts the plain net more than the residual one
+        "plain_minus_resnet_increase": (p["mean_increase"] - r["mean_increase"]
+                                        if None not in (p["mean_increase"], r["mean_increase"]) else None),
+        # > 0: a deletion costs the plain net a larger share of what it had learned
+        "plain_minus_resnet_damage": (p["mean_damage"] - r["mean_damage"]
+                                      if None not in (p["mean_damage"], r["mean_damage"]) else None),
+        "n_images": int(len(y)),
+    }
+    return Output(metrics=metrics, data={"blocks": names, "errors": errors,
+                                         "baseline": {k: v["baseline_error"] for k, v in metrics.items()
+                                                      if "baseline_error" in v},
+                                         "depth": cfg.depth})

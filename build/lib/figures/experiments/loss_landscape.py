@@ -1,0 +1,143 @@
+"""loss_landscape: the training loss around a trained ResNet and its plain twin.
+
+Li et al. 2018 plot L(w + a d1 + b d2) on a grid of (a, b), for two random
+directions d1, d2 that are *filter-normalized*: each filter of a direction is
+rescaled to the norm of the same filter of the weights, so that plots of
+networks with different weight scales can be compared. Bias and BN parameters
+get zero direction (their "ignore biasbn"). BN runs in eval mode with its
+running statistics. Li et al. find the residual net's surface smooth and
+nearly convex, the deep plain net's chaotic.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from figures.experiments import Context, Output, register
+from figures.experiments.common import load_data, normalize
+from figures.experiments.trained import MODULES, RECIPES, Recipe, get_trained
+
+# Metric paths the prose may quote: "<net>" stands for resnet<depth> and plain<depth>.
+METRICS = {
+    "<net>": ("center_loss", "center_error", "mean_loss", "max_loss", "edge_loss", "edge_over_center",
+              "convex_fraction", "diverged"),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    depth: int = 56            # depth of the ResNet and its plain twin (layers)
+    points: int = 21           # grid points per axis (count), odd so that 0 is on the grid
+    span: float = 1.0          # the grid covers [-span, span] in both directions (direction units)
+    n_images: int = 2048       # training images the loss is averaged over (count)
+    batch_size: int = 512      # images per forward pass (count)
+    seed: int = 0              # seed of the random directions
+    recipe: Recipe = Recipe()  # how the networks were trained (shared recipe)
+
+
+def filter_normalized_direction(model: torch.nn.Module, g: torch.Generator) -> list[torch.Tensor]:
+    """A Gaussian direction with each filter scaled to its weight filter's norm; 0 for 1-D params."""
+    out = []
+    for p in model.parameters():
+        if p.dim() <= 1:
+            out.append(torch.zeros_like(p))
+            continue
+        d = torch.randn(p.shape, generator=g).to(p.device, p.dtype)
+        dims = tuple(range(1, p.dim()))
+        d = d * (torch.linalg.vector_norm(p, dim=dims, keepdim=True)
+                 / (torch.linalg.vector_norm(d, dim=dims, keepdim=True) + 1e-10))
+        out.append(d)
+    return out
+
+
+@torch.no_grad()
+def mean_loss(model, x, y, batch_size) -> tuple[float, float]:
+    loss, wrong = 0.0, 0
+    for s in range(0, len(x), batch_size):
+        out = model(x[s:s + batch_size]).float()
+        loss += float(F.cross_entropy(out, y[s:s + batch_size], reduction="sum"))
+        wrong += int((out.argmax(1) != y[s:s + batch_size]).sum())
+    return loss / len(x), wrong / len(x)
+
+
+@torch.no_grad()
+def surface(model, x, y, coords, batch_size, seed) -> tuple[np.ndarray, np.ndarray]:
+    """Loss and error on the grid coords x coords (rows: second direction)."""
+    g = torch.Generator().manual_seed(seed)
+    d1 = filter_normalized_direction(model, g)
+    d2 = filter_normalized_direction(model, g)
+    params = list(model.parameters())
+    w0 = [p.detach().clone() for p in params]
+    model.eval()
+    loss = np.zeros((len(coords), len(coords)))
+    err = np.zeros_like(loss)
+    for i, b in enumerate(coords):
+        for j, a in enumerate(coords):
+            for p, w, u, v in zip(params, w0, d1, d2):
+                p.copy_(w + a * u + b * v)
+            loss[i, j], err[i, j] = mean_loss(model, x, y, batch_size)
+    for p, w in zip(params, w0):
+        p.copy_(w)
+    return loss, err
+
+
+def convex_fraction(z: np.ndarray, h: float) -> float:
+    """Share of interior grid points where the finite-difference 2x2 Hessian is positive definite."""
+    zxx = (z[1:-1, 2:] - 2 * z[1:-1, 1:-1] + z[1:-1, :-2]) / h**2
+    zyy = (z[2:, 1:-1] - 2 * z[1:-1, 1:-1] + z[:-2, 1:-1]) / h**2
+    zxy = (z[2:, 2:] - z[2:, :-2] - z[:-2, 2:] + z[:-2, :-2]) / (4 * h**2)
+    ok = (zxx > 0) & (zxx * zyy - zxy**2 > 0)
+    return float(ok[np.isfinite(zxx * zyy)].mean()) if np.isfinite(zxx).any() else 0.0
+
+
+@register("loss_landscape", Config, modules=MODULES,
+          profiles={
+              "quick": {"depth": 14, "points": 5, "n_images": 32, "batch_size": 32,
+                        "recipe": RECIPES["quick"]},
+              "cpu": {"depth": 56, "points": 9, "n_images": 256, "batch_size": 256,
+                      "recipe": RECIPES["cpu"]},
+              "full": {"depth": 56, "points": 21, "n_images": 1024, "recipe": RECIPES["full"]},
+          },
+          estimate_s={"quick": 3, "cpu": 150, "full": 60})
+def run(cfg: Config, ctx: Context) -> Output:
+    """Filter-normalized 2D loss surface around trained residual and plain nets."""
+    data = load_data(cfg.recipe.data, cfg.recipe.n_train, cfg.recipe.n_test, cfg.recipe.seed, ctx)
+    x = normalize(data.train_x[: cfg.n_images]).to(ctx.device)
+    y = data.train_y[: cfg.n_images].to(ctx.device)
+    coords = np.linspace(-cfg.span, cfg.span, cfg.points)
+    h = float(coords[1] - coords[0])
+    metrics: dict = {}
+    arrays: dict = {"coords": coords.astype(np.float32)}
+    grids: dict = {}
+    c = cfg.points // 2
+    for kind in ("resnet", "plain"):
+        name = f"{kind}{cfg.depth}"
+        t = get_trained(name, cfg.recipe, ctx)
+        loss, err = surface(t.model, x, y, coords, cfg.batch_size, cfg.seed)
+        arrays[f"{name}_loss"] = loss.astype(np.float32)
+        arrays[f"{name}_error"] = err.astype(np.float32)
+        grids[name] = [[_f(v) for v in row] for row in loss]
+        finite = loss[np.isfinite(loss)]
+        edge = np.concatenate([loss[0], loss[-1], loss[1:-1, 0], loss[1:-1, -1]])
+        metrics[name] = {
+            "center_loss": _f(loss[c, c]), "center_error": _f(err[c, c]),
+            "mean_loss": _f(finite.mean()) if finite.size else None,
+            "max_loss": _f(finite.max()) if finite.size else None,
+            "edge_loss": _f(np.nanmean(edge)),
+            # how much the loss rises from the centre to the edge of the grid, as a ratio
+            "edge_over_center": _f(np.nanmean(edge) / loss[c, c]) if loss[c, c] > 0 else None,
+            "convex_fraction": convex_fraction(loss, h),
+            "diverged": t.diverged,
+        }
+    return Output(metrics=metrics, arrays=arrays, data={
+        "coords": [float(v) for v in coords], "loss": grids, "depth": cfg.depth,
+        "n_images": int(len(y)),
+    })
+
+
+def _f(v) -> float | None:
+    v = float(v)
+    return v if np.isfinite(v) else None

@@ -1,0 +1,84 @@
+"""architectures: test error, parameters and training time of each architecture, one recipe."""
+from __future__ import annotations
+
+from figures.plotstyle import Theme, figure, net_label, pct, vega_spec
+
+EXPERIMENT = "architectures"
+WIDTH = "page"
+
+
+def _colour(theme: Theme, i: int, name: str):
+    if name.startswith("plain"):
+        return theme.plain
+    if name.startswith("resnet"):
+        return theme.residual
+    return theme.accent[i % len(theme.accent)]
+
+
+def draw(result, theme: Theme):
+    names = result.data["models"]
+    m = result.metrics
+    fig, axes = figure(theme, WIDTH, aspect=0.3, ncols=3)
+    labels = [net_label(n) for n in names]
+    colours = [_colour(theme, i, n) for i, n in enumerate(names)]
+    panels = (
+        ("test error (%)", [100 * (m[n]["test_error"] or 0) for n in names]),
+        ("parameters (thousands)", [m[n]["params"] / 1e3 for n in names]),
+        ("training time per epoch (s)", [m[n]["seconds_per_epoch"] for n in names]),
+    )
+    for ax, (title, values) in zip(axes[0], panels):
+        ax.barh(range(len(names)), values, color=colours)
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels(labels if ax is axes[0][0] else [""] * len(names), fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis="y", visible=False)
+        for y, v in enumerate(values):
+            ax.text(v, y, f" {v:.3g}", va="center", fontsize=7, color=theme.fg)
+    return fig
+
+
+def caption(result) -> str:
+    s = result.metrics["summary"]
+    names = ", ".join(net_label(n) for n in result.data["models"])
+    return (f"{names}, each trained {s['epochs']} epochs with the same recipe and seed: final test "
+            f"error, number of parameters and wall time per epoch (training plus evaluation) on the "
+            f"machine named in the provenance.")
+
+
+def alt(result) -> str:
+    m = result.metrics
+    parts = [f"{net_label(n)} {pct(m[n]['test_error'])} test error, {m[n]['params'] / 1e3:.0f}k parameters, "
+             f"{m[n]['seconds_per_epoch']:.3g} s per epoch" for n in result.data["models"]]
+    best = m["summary"]["best"]
+    return ("Bar charts comparing architectures. " + "; ".join(parts) +
+            (f". Lowest test error: {net_label(best)}." if best else "."))
+
+
+def chart(result):
+    m = result.metrics
+    rows = [{"net": net_label(n), "family": m[n]["family"], "test_error": m[n]["test_error"],
+             "train_error": m[n]["train_error"], "params": m[n]["params"],
+             "seconds_per_epoch": m[n]["seconds_per_epoch"], "train_seconds": m[n]["train_seconds"]}
+            for n in result.data["models"] if m[n]["test_error"] is not None]
+    return vega_spec(
+        rows,
+        params=[{"name": "hover", "select": {"type": "point", "on": "pointerover", "fields": ["net"]}}],
+        mark={"type": "point", "filled": True, "size": 160},
+        encoding={
+            "x": {"field": "params", "type": "quantitative", "title": "parameters",
+                  "axis": {"format": "~s"}, "scale": {"zero": False}},
+            "y": {"field": "test_error", "type": "quantitative", "title": "test error",
+                  "axis": {"format": ".0%"}, "scale": {"zero": False}},
+            "color": {"field": "family", "type": "nominal", "title": None,
+                      "scale": {"domain": list(dict.fromkeys(m[n]["family"] for n in result.data["models"]))}},
+            "size": {"condition": {"param": "hover", "empty": False, "value": 320}, "value": 160},
+            "tooltip": [{"field": "net", "title": "network"},
+                        {"field": "test_error", "title": "test error", "format": ".1%"},
+                        {"field": "train_error", "title": "training error", "format": ".1%"},
+                        {"field": "params", "title": "parameters", "format": ","},
+                        {"field": "seconds_per_epoch", "title": "s per epoch", "format": ".1f"},
+                        {"field": "train_seconds", "title": "training time (s)", "format": ".0f"}],
+        },
+        height=260,
+    )

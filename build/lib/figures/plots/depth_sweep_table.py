@@ -1,0 +1,83 @@
+"""depth_sweep_table: final error against depth, ours next to He et al.'s Table 6."""
+from __future__ import annotations
+
+from figures.plotstyle import Theme, data_name, figure, legend, net_label, pct, vega_spec
+
+EXPERIMENT = "depth_sweep"
+WIDTH = "page"
+
+
+def _final(result, kind: str, what: str) -> list[float]:
+    return [100 * v if (v := result.metrics[f"{kind}{d}"][what]) is not None else float("nan")
+            for d in result.data["depths"]]
+
+
+def draw(result, theme: Theme):
+    depths = result.data["depths"]
+    paper = result.data["paper_test_error"]
+    fig, axes = figure(theme, WIDTH, aspect=0.34, ncols=2)
+    for ax, what, title in zip(axes[0], ("train_error", "test_error"),
+                               ("final training error", "final test error")):
+        ax.plot(depths, _final(result, "plain", what), color=theme.plain, marker="o", label="plain (ours)")
+        ax.plot(depths, _final(result, "resnet", what), color=theme.residual, marker="o",
+                label="residual (ours)")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("layers")
+        ax.set_xticks(depths)
+    pd = sorted(int(k.removeprefix("resnet")) for k in paper)
+    axes[0][1].plot(pd, [100 * paper[f"resnet{d}"] for d in pd], color=theme.muted, marker="s",
+                    linestyle=":", label="ResNet, He et al. Table 6")
+    axes[0][0].set_ylabel("error (%)")
+    legend(axes[0][1], theme, fontsize=7, loc="center right")
+    return fig
+
+
+def caption(result) -> str:
+    s = result.metrics["summary"]
+    return (f"Error at the end of training against depth. Left: training error, where the plain "
+            f"networks show the degradation problem; right: test error, with the ResNet test errors "
+            f"He et al. 2015 report in Table 6 after 64,000 iterations on all 50,000 images (grey). "
+            f"Ours: {s['epochs']} epochs on {s['n_train']:,} {data_name(result)} images.")
+
+
+def alt(result) -> str:
+    m = result.metrics
+    parts = []
+    for d in result.data["depths"]:
+        p, r = m[f"plain{d}"], m[f"resnet{d}"]
+        paper = r.get("paper_test_error")
+        parts.append(f"{d} layers: plain {pct(p['train_error'])} training / {pct(p['test_error'])} test, "
+                     f"residual {pct(r['train_error'])} / {pct(r['test_error'])}"
+                     + (f" (paper {pct(paper, 2)} test)" if paper is not None else ""))
+    return "Line charts of final error against depth. " + "; ".join(parts) + "."
+
+
+def chart(result):
+    rows = []
+    for d in result.data["depths"]:
+        for kind, label in (("plain", "plain (ours)"), ("resnet", "residual (ours)")):
+            m = result.metrics[f"{kind}{d}"]
+            for what, split in (("train_error", "training"), ("test_error", "test")):
+                if m[what] is not None:
+                    rows.append({"depth": d, "series": label, "split": split, "error": m[what],
+                                 "net": net_label(f"{kind}{d}")})
+    for name, v in result.data["paper_test_error"].items():
+        rows.append({"depth": int(name.removeprefix("resnet")), "series": "ResNet, He et al. Table 6",
+                     "split": "test", "error": v, "net": net_label(name)})
+    return vega_spec(
+        rows,
+        params=[{"name": "split", "value": "test",
+                 "bind": {"input": "radio", "options": ["training", "test"], "name": "error on "}}],
+        transform=[{"filter": "datum.split == split"}],
+        mark={"type": "line", "point": {"size": 50}},
+        encoding={
+            "x": {"field": "depth", "type": "quantitative", "title": "layers",
+                  "axis": {"values": result.data["depths"]}},
+            "y": {"field": "error", "type": "quantitative", "title": "final error", "axis": {"format": ".0%"}},
+            "color": {"field": "series", "type": "nominal", "title": None,
+                      "scale": {"domain": ["plain (ours)", "residual (ours)", "ResNet, He et al. Table 6"]}},
+            "tooltip": [{"field": "net", "title": "network"}, {"field": "series", "title": "source"},
+                        {"field": "split", "title": "error on"}, {"field": "error", "format": ".2%"}],
+        },
+        height=260,
+    )

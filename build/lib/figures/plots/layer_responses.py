@@ -1,0 +1,83 @@
+"""layer_responses: std of each 3x3 layer's response, in layer order and sorted (He et al. Fig. 7)."""
+from __future__ import annotations
+
+from figures.plotstyle import Theme, figure, legend, net_label, vega_spec
+
+EXPERIMENT = "layer_responses"
+WIDTH = "page"
+
+
+def _nets(result) -> list[str]:
+    return [f"{k}{d}" for d in result.data["depths"] for k in ("plain", "resnet")]
+
+
+def _style(theme: Theme, name: str, depths: list[int]) -> dict:
+    depth = int(name.removeprefix("plain").removeprefix("resnet"))
+    deepest = depth == max(depths)
+    return {"color": theme.plain if name.startswith("plain") else theme.residual,
+            "linestyle": "-" if deepest else "--", "linewidth": 1.6 if deepest else 1.1}
+
+
+def draw(result, theme: Theme):
+    depths = result.data["depths"]
+    fig, axes = figure(theme, WIDTH, aspect=0.36, ncols=2, sharey=True)
+    for name in _nets(result):
+        style = _style(theme, name, depths)
+        ordered = [float("nan") if v is None else v for v in result.data["std"][name]]
+        ranked = result.data["sorted"][name]
+        axes[0][0].plot(range(1, len(ordered) + 1), ordered, label=net_label(name), **style)
+        axes[0][1].plot(range(1, len(ranked) + 1), ranked, **style)
+    axes[0][0].set_title("in layer order", fontsize=9)
+    axes[0][1].set_title("sorted by magnitude", fontsize=9)
+    axes[0][0].set_xlabel("layer index")
+    axes[0][1].set_xlabel("rank")
+    axes[0][0].set_ylabel("std of the response")
+    legend(axes[0][0], theme, fontsize=7, loc="upper right", ncol=2)
+    return fig
+
+
+def caption(result) -> str:
+    return (f"Standard deviation of each 3×3 layer's response (the output of its batch "
+            f"normalization, before the ReLU and before the addition) over {result.data['n_images']:,} "
+            f"test images, for trained plain and residual networks of "
+            f"{' and '.join(str(d) for d in result.data['depths'])} layers. Left: in the order of the "
+            f"layers; right: sorted from largest to smallest. Compare He et al. 2015, Fig. 7.")
+
+
+def alt(result) -> str:
+    parts = []
+    for name in _nets(result):
+        m = result.metrics[name]
+        mean = "n/a" if m["mean_std"] is None else f"{m['mean_std']:.2f}"
+        parts.append(f"{net_label(name)} mean std {mean}")
+    return "Line charts of response standard deviation against layer. " + "; ".join(parts) + "."
+
+
+def chart(result):
+    rows = []
+    for name in _nets(result):
+        kind = "plain" if name.startswith("plain") else "residual"
+        depth = int(name.removeprefix("plain").removeprefix("resnet"))
+        values = [(i + 1, v) for i, v in enumerate(result.data["std"][name]) if v is not None]
+        ranks = {i: r + 1 for r, (i, _) in enumerate(sorted(values, key=lambda t: -t[1]))}
+        rows += [{"network": kind, "depth": depth, "net": net_label(name), "layer": i, "rank": ranks[i],
+                  "std": v} for i, v in values]
+    return vega_spec(
+        rows,
+        params=[{"name": "order", "value": "layer",
+                 "bind": {"input": "radio", "options": ["layer", "rank"],
+                          "labels": ["layer order", "sorted"], "name": "x axis: "}}],
+        transform=[{"calculate": "order == 'rank' ? datum.rank : datum.layer", "as": "x"}],
+        mark={"type": "line", "point": {"size": 12}},
+        encoding={
+            "x": {"field": "x", "type": "quantitative", "title": "layer index (or rank when sorted)",
+                  "axis": {"tickMinStep": 1, "format": "d"}},
+            "y": {"field": "std", "type": "quantitative", "title": "std of the response"},
+            "color": {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]}},
+            "strokeDash": {"field": "depth", "type": "ordinal", "title": "layers"},
+            "detail": {"field": "net"},
+            "tooltip": [{"field": "net", "title": "network"}, {"field": "layer"}, {"field": "rank"},
+                        {"field": "std", "format": ".3f"}],
+        },
+        height=260,
+    )

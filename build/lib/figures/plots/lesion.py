@@ -1,0 +1,98 @@
+"""lesion: test error after deleting one block, residual vs plain (Veit et al. 2016, Fig. 3)."""
+from __future__ import annotations
+
+from matplotlib.ticker import MaxNLocator
+
+from figures.plotstyle import Theme, figure, legend, net_label, pct, vega_spec
+
+EXPERIMENT = "lesion"
+WIDTH = "page"
+
+
+def _nets(result) -> list[str]:
+    d = result.data["depth"]
+    return [f"resnet{d}", f"plain{d}"]
+
+
+def _downsampling(result) -> list[int]:
+    """1-based positions of the blocks that open a stage (and halve the resolution)."""
+    return [i + 1 for i, b in enumerate(result.data["blocks"]) if b.endswith(".0") and not b.startswith("layer1")]
+
+
+def draw(result, theme: Theme):
+    fig, axes = figure(theme, WIDTH, aspect=0.34)
+    ax = axes[0][0]
+    n = len(result.data["blocks"])
+    for name in _nets(result):
+        colour = theme.plain if name.startswith("plain") else theme.residual
+        errs = [100 * e for e in result.data["errors"][name]]
+        ax.plot(range(1, n + 1), errs, color=colour, marker="o", markersize=3, label=net_label(name))
+        ax.axhline(100 * result.data["baseline"][name], color=colour, linestyle="--", linewidth=0.9)
+    for x in _downsampling(result):
+        ax.axvline(x, color=theme.muted, linestyle=":", linewidth=0.9)
+    chance = 100 * result.metrics["summary"]["chance_error"]
+    ax.axhline(chance, color=theme.muted, linewidth=0.8)
+    ax.text(n + 0.5, chance, " chance", va="center", fontsize=7, color=theme.muted)
+    ax.set_xlabel("deleted block (input → output; dotted: blocks that downsample)")
+    ax.set_ylabel("test error (%)")
+    ax.set_ylim(0, 100)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    legend(ax, theme, fontsize=8, loc="center right")
+    return fig
+
+
+def caption(result) -> str:
+    r, p = _nets(result)
+    return (f"Test error of the trained {net_label(r)} and {net_label(p)} networks after deleting one "
+            f"block at a time (a block is replaced by its shortcut), on "
+            f"{result.metrics['summary']['n_images']:,} test images. Dashed lines: the intact networks. "
+            f"Compare Veit et al. 2016, Fig. 3.")
+
+
+def alt(result) -> str:
+    r, p = _nets(result)
+    mr, mp = result.metrics[r], result.metrics[p]
+    return (f"Line chart of test error against the deleted block. Intact, {net_label(r)} has "
+            f"{pct(mr['baseline_error'])} test error and {net_label(p)} {pct(mp['baseline_error'])}. "
+            f"Deleting one block gives {net_label(r)} {pct(mr['mean_error'])} on average "
+            f"(worst {pct(mr['max_error'])}, block {mr['worst_block']}) and {net_label(p)} "
+            f"{pct(mp['mean_error'])} (worst {pct(mp['max_error'])}). Deletions that leave a net within "
+            f"5 points of chance: {mr['near_chance_blocks']} of {mr['blocks']} for {net_label(r)}, "
+            f"{mp['near_chance_blocks']} for {net_label(p)}.")
+
+
+def chart(result):
+    rows = []
+    for name in _nets(result):
+        kind = "plain" if name.startswith("plain") else "residual"
+        base = result.data["baseline"][name]
+        rows += [{"network": kind, "block": i + 1, "name": b, "error": e, "intact": base,
+                  "increase": e - base}
+                 for i, (b, e) in enumerate(zip(result.data["blocks"], result.data["errors"][name]))]
+    colour = {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]}}
+    x = {"field": "block", "type": "quantitative", "title": "deleted block (input → output)",
+         "axis": {"tickMinStep": 1, "format": "d"}}
+    y = {"field": "error", "type": "quantitative", "title": "test error", "axis": {"format": ".0%"},
+         "scale": {"domain": [0, 1]}}
+    # click near a block to select it; its errors are printed beside the points
+    pick = {"name": "pick", "value": [{"block": 1}],
+            "select": {"type": "point", "fields": ["block"], "on": "click", "nearest": True}}
+    return vega_spec(
+        rows, height=280,
+        layer=[
+            {"mark": "line", "encoding": {"x": x, "y": y, "color": colour}},
+            {"mark": {"type": "point", "filled": True, "size": 40}, "params": [pick],
+             "encoding": {"x": x, "y": y, "color": colour,
+                          "tooltip": [{"field": "network"}, {"field": "name", "title": "block"},
+                                      {"field": "error", "format": ".1%"},
+                                      {"field": "intact", "title": "intact net", "format": ".1%"}]}},
+            {"mark": {"type": "rule", "strokeDash": [4, 3]},
+             "encoding": {"y": {"field": "intact", "aggregate": "mean"}, "color": colour}},
+            {"mark": {"type": "rule", "opacity": 0.5}, "transform": [{"filter": {"param": "pick"}}],
+             "encoding": {"x": x}},
+            {"mark": {"type": "text", "align": "left", "dx": 6, "fontSize": 12},
+             "transform": [{"filter": {"param": "pick"}}],
+             "encoding": {"x": x, "y": {"field": "error", "type": "quantitative"}, "color": colour,
+                          "text": {"field": "error", "format": ".1%"}}},
+        ],
+    )

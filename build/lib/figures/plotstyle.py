@@ -1,0 +1,138 @@
+"""One look for every static figure, in a light and a dark variant.
+
+Plot modules draw with the colours of a Theme and call `svg_bytes`, which
+writes a deterministic SVG: no date, fixed ids, text kept as text (small and
+searchable, rendered in the page's own font).
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    fg: str          # text and axes
+    muted: str       # grid, secondary text
+    bg: str          # figure background ("none" = page shows through)
+    plain: str       # series colour for plain (no shortcut) networks
+    residual: str    # series colour for residual networks
+    accent: tuple    # further series colours
+
+
+LIGHT = Theme("light", fg="#222222", muted="#8a8a8a", bg="none",
+              plain="#c0392b", residual="#1f5fa8",
+              accent=("#2a9d8f", "#8e44ad", "#d68910", "#555555", "#16a085"))
+DARK = Theme("dark", fg="#e6e6e6", muted="#8f8f8f", bg="none",
+             plain="#ff7b6b", residual="#7fb2ff",
+             accent=("#5fd3c4", "#c39bd3", "#f5b041", "#bbbbbb", "#48c9b0"))
+THEMES = {"light": LIGHT, "dark": DARK}
+
+WIDTHS = {"body": 6.4, "page": 9.0, "screen": 12.0}  # figure width (inches) per layout column
+
+
+def figure(theme: Theme, width: str = "body", aspect: float = 0.5, ncols: int = 1, nrows: int = 1,
+           sharey: bool = False):
+    w = WIDTHS[width]
+    rc = {
+        "svg.hashsalt": "resnet-explainer",  # stable clip-path ids
+        "svg.fonttype": "none",
+        "font.family": ["sans-serif"],
+        "font.size": 9,
+        "text.color": theme.fg,
+        "axes.labelcolor": theme.fg,
+        "axes.edgecolor": theme.muted,
+        "xtick.color": theme.fg,
+        "ytick.color": theme.fg,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.color": theme.muted,
+        "grid.alpha": 0.25,
+        "grid.linewidth": 0.6,
+        "legend.frameon": False,
+        "lines.linewidth": 1.6,
+    }
+    with plt.rc_context(rc):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(w, w * aspect), sharey=sharey, squeeze=False)
+    fig.patch.set_alpha(0.0)
+    for ax in axes.flat:
+        ax.set_facecolor("none")
+        ax.grid(True, color=theme.muted, alpha=0.25, linewidth=0.6)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        for side in ("left", "bottom"):
+            ax.spines[side].set_color(theme.muted)
+        ax.tick_params(colors=theme.fg, labelsize=8)
+        ax.xaxis.label.set_color(theme.fg)
+        ax.yaxis.label.set_color(theme.fg)
+        ax.title.set_color(theme.fg)
+    return fig, axes
+
+
+def svg_bytes(fig) -> bytes:
+    """Deterministic SVG of `fig`; closes the figure."""
+    buf = io.BytesIO()
+    with plt.rc_context({"svg.hashsalt": "resnet-explainer", "svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
+                    bbox_inches="tight", transparent=True)
+    plt.close(fig)
+    svg = buf.getvalue().decode("utf-8")
+    # Let the page's font apply; matplotlib writes its own font-family list.
+    return svg.encode("utf-8")
+
+
+def legend(ax, theme: Theme, **kw):
+    leg = ax.legend(**kw)
+    for text in leg.get_texts():
+        text.set_color(theme.fg)
+    return leg
+
+
+# --- shared by the plot modules: names, numbers and Vega-Lite specs ---------
+
+VEGA_LITE = "https://vega.github.io/schema/vega-lite/v5.json"
+FAMILIES = {"plain": "plain", "resnet": "ResNet", "preact_resnet": "pre-act ResNet",
+            "highway": "Highway", "densenet": "DenseNet", "densenet_bc": "DenseNet-BC"}
+
+
+def net_label(name: str) -> str:
+    """'resnet56' -> 'ResNet-56', 'preact_resnet20' -> 'pre-act ResNet-20'."""
+    base = name.rstrip("0123456789")
+    depth = name[len(base):]
+    label = FAMILIES.get(base.rstrip("_"), base)
+    return f"{label}-{depth}" if depth else label
+
+
+def data_name(result) -> str:
+    """'CIFAR-10' or 'synthetic', from the provenance: captions never claim data they lack."""
+    return "synthetic" if str(result.provenance.get("data", "")).startswith("synthetic") else "CIFAR-10"
+
+
+def pct(v, digits: int = 1) -> str:
+    """A fraction as a percentage for captions and alt text; 'n/a' where not measured."""
+    return "n/a" if v is None else f"{100 * v:.{digits}f}%"
+
+
+def vega_spec(rows: list, **spec) -> dict:
+    """A Vega-Lite spec with inline data, full container width and no NaN (strict JSON)."""
+    import math
+
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    out = {"$schema": VEGA_LITE, "data": {"values": clean(rows)}, "width": "container"}
+    out.update(spec)
+    return out

@@ -1,0 +1,236 @@
+"""The results cache: one folder per experiment and profile, committed to git.
+
+    figures/results/<experiment>/<profile>/result.json   config, key, provenance, data
+    figures/results/<experiment>/<profile>/arrays.npz    larger arrays (optional)
+
+The key hashes only what changes a result: the experiment's config, the source
+of the modules it declares, and the major versions of the libraries it uses.
+Plot style is not in it. result.json carries a sha256 of its own content and of
+arrays.npz, so a truncated or hand-edited file is detected and treated as stale.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import io
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Mapping
+from typing import Any, Iterable, Iterator
+
+# numpy is imported where arrays are read or written: a build that only quotes
+# numbers from result.json (most rebuilds) never pays for it.
+
+# Library versions enter the key at major-version granularity: a result made
+# with torch 2.11 on the GPU machine stays fresh under torch 2.13 on CPU, but a
+# torch 3 would recompute everything.
+KEY_LIBRARIES = ("torch", "numpy")
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def module_source_hash(module_name: str) -> str:
+    """Hash of a module's source file, or of every .py file of a package.
+
+    Read from disk without importing, so checking freshness stays cheap and
+    always sees the file as it is now."""
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.origin is None:
+        raise KeyError(f"module {module_name} declared by an experiment does not exist")
+    origin = Path(spec.origin)
+    files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+    h = hashlib.sha256()
+    for f in files:
+        if "__pycache__" not in f.parts:
+            h.update(f.relative_to(origin.parent).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def library_versions(names: Iterable[str] = KEY_LIBRARIES, major_only: bool = True) -> dict[str, str]:
+    out = {}
+    for name in names:
+        try:
+            v = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            v = "absent"
+        out[name] = v.split(".")[0] if major_only else v
+    return out
+
+
+def result_key(experiment: str, config: dict, modules: Iterable[str]) -> str:
+    """The hash that decides whether a stored result is still valid."""
+    parts = {
+        "experiment": experiment,
+        "config": config,
+        "sources": {m: module_source_hash(m) for m in sorted(set(modules))},
+        "libraries": library_versions(),
+    }
+    return sha256(canonical_json(parts))
+
+
+def git_commit(root: Path) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root,
+                             capture_output=True, text=True, timeout=10)
+        commit = out.stdout.strip() or "uncommitted"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def device_info() -> dict[str, str]:
+    import torch
+
+    # CPU training is repeatable only on the same kind of processor and thread count
+    # (oneDNN picks its kernels by instruction set): both go into the provenance
+    info = {"torch": torch.__version__, "python": platform.python_version(),
+            "threads": str(torch.get_num_threads()), "cpu_model": _cpu_model()}
+    if torch.cuda.is_available():
+        info["device"] = torch.cuda.get_device_name(0)
+        info["cuda"] = torch.version.cuda or ""
+    else:
+        info["device"] = f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+        info["cuda"] = ""
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    experiment: str
+    profile: str
+    key: str
+    config: dict
+    provenance: dict
+    metrics: dict
+    data: dict
+    arrays: Mapping  # name -> numpy array, decoded on first use
+
+    def get(self, *path: str) -> Any:
+        """Walk metrics, then data, then arrays, then the config by a path of keys
+        (so prose can quote a setting, such as a batch size, rather than type it)."""
+        for root in (self.metrics, self.data, self.arrays, self.config):
+            node: Any = root
+            try:
+                for p in path:
+                    node = node[p]
+                return node
+            except (KeyError, TypeError, IndexError):
+                continue
+        raise KeyError("/".join(path))
+
+
+class NpzArrays(Mapping):
+    """The arrays of an .npz file (checksum already verified), decoded on first access."""
+
+    def __init__(self, raw: bytes):
+        self._raw, self._arrays = raw, None
+
+    def _load(self) -> dict:
+        if self._arrays is None:
+            import numpy as np
+
+            with np.load(io.BytesIO(self._raw), allow_pickle=False) as npz:
+                self._arrays = {k: npz[k] for k in npz.files}
+        return self._arrays
+
+    def __getitem__(self, key: str):
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+class ResultStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def folder(self, experiment: str, profile: str) -> Path:
+        return self.root / experiment / profile
+
+    def load(self, experiment: str, profile: str) -> StoredResult | None:
+        """The stored result, or None if absent or corrupt (either way: stale)."""
+        folder = self.folder(experiment, profile)
+        try:
+            doc = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+            body = {k: v for k, v in doc.items() if k != "checksum"}
+            if doc.get("checksum") != sha256(canonical_json(body)):
+                return None
+            arrays: Mapping = {}
+            if body.get("arrays_sha256"):
+                raw = (folder / "arrays.npz").read_bytes()
+                if sha256(raw) != body["arrays_sha256"]:
+                    return None
+                arrays = NpzArrays(raw)
+        except (OSError, ValueError, KeyError):
+            return None
+        return StoredResult(experiment, profile, body["key"], body["config"],
+                            body["provenance"], body["metrics"], body["data"], arrays)
+
+    def is_fresh(self, experiment: str, profile: str, key: str) -> bool:
+        stored = self.load(experiment, profile)
+        return stored is not None and stored.key == key
+
+    def save(self, experiment: str, profile: str, key: str, config: dict,
+             provenance: dict, metrics: dict, data: dict, arrays: dict | None = None) -> StoredResult:
+        folder = self.folder(experiment, profile)
+        folder.mkdir(parents=True, exist_ok=True)
+        body: dict[str, Any] = {
+            "experiment": experiment, "profile": profile, "key": key, "config": config,
+            "provenance": provenance, "metrics": metrics, "data": data, "arrays_sha256": "",
+        }
+        if arrays:
+            import numpy as np
+
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **{k: np.asarray(v) for k, v in sorted(arrays.items())})
+            raw = buf.getvalue()
+            body["arrays_sha256"] = sha256(raw)
+            _atomic_write(folder / "arrays.npz", raw)
+        elif (folder / "arrays.npz").exists():
+            (folder / "arrays.npz").unlink()
+        body["checksum"] = sha256(canonical_json(body))
+        text = json.dumps(body, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+        _atomic_write(folder / "result.json", text.encode("utf-8"))
+        return self.load(experiment, profile)  # type: ignore[return-value]
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: never half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,1 @@
+"""The site generator: Markdown chapters + results -> one static article."""

@@ -1,0 +1,83 @@
+-- Turns pandoc's reading of a chapter into placeholders that the Python
+-- post-pass numbers across the whole article (chapters render one by one,
+-- so numbers cannot be decided here):
+--   [@he2016; @veit2016]  -> <span class="citation" data-cites="he2016 veit2016"></span>
+--   @fig:name, [@eq:name] -> <a class="xref" data-ref="fig:name"></a>
+--   $$ ... $$ {#eq:name}  -> <span class="equation" data-label="eq:name"> math </span>
+
+local xref_prefixes = { fig = true, eq = true, tbl = true, sec = true }
+
+local function is_xref(id)
+  local prefix = id:match("^(%a+):")
+  return prefix ~= nil and xref_prefixes[prefix] == true
+end
+
+local function attr_text(inlines)
+  -- a prefix or locator as plain text, safe inside an HTML attribute
+  local text = pandoc.utils.stringify(inlines):gsub("^[,%s]+", ""):gsub("%s+$", "")
+  return (text:gsub("&", "&amp;"):gsub('"', "&quot;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
+end
+
+function Cite(el)
+  local out = pandoc.List()
+  local keys = pandoc.List()
+  local function emit(html)
+    -- "@eq:grad [@vaswani2017]" is one Cite to pandoc: keep the space the author typed
+    if #out > 0 then out:insert(pandoc.Space()) end
+    out:insert(pandoc.RawInline("html", html))
+  end
+  local function flush()
+    if #keys > 0 then
+      emit('<span class="citation" data-cites="' .. table.concat(keys, " ") .. '"></span>')
+      keys = pandoc.List()
+    end
+  end
+  for _, c in ipairs(el.citations) do
+    if is_xref(c.id) then
+      flush()
+      if #out > 0 then out:insert(pandoc.Str(",")) end
+      emit('<a class="xref" data-ref="' .. c.id .. '"></a>')
+      if #c.suffix > 0 then out:insert(pandoc.Space()) out:extend(c.suffix) end
+    elseif #c.prefix > 0 or #c.suffix > 0 then
+      -- [see @he2016, Table 6] -> [see 1, Table 6]: a bracket of its own
+      flush()
+      emit('<span class="citation" data-cites="' .. c.id .. '" data-prefix="' .. attr_text(c.prefix) ..
+           '" data-suffix="' .. attr_text(c.suffix) .. '"></span>')
+    else
+      keys:insert(c.id)
+    end
+  end
+  flush()
+  return out
+end
+
+-- A display equation followed by {#eq:label} in the same paragraph.
+local function label_equations(inlines)
+  local out = pandoc.List()
+  local i = 1
+  while i <= #inlines do
+    local el = inlines[i]
+    if el.t == "Math" and el.mathtype == "DisplayMath" then
+      local j = i + 1
+      if inlines[j] and inlines[j].t == "Space" then j = j + 1 end
+      local label = inlines[j] and inlines[j].t == "Str" and inlines[j].text:match("^{#(eq:[%w_%-%.]+)}$")
+      local attr = pandoc.Attr("", { "equation" }, label and { { "data-label", label } } or {})
+      out:insert(pandoc.Span({ el }, attr))
+      i = label and (j + 1) or (i + 1)
+    else
+      out:insert(el)
+      i = i + 1
+    end
+  end
+  return out
+end
+
+function Para(el)
+  el.content = label_equations(el.content)
+  return el
+end
+
+function Plain(el)
+  el.content = label_equations(el.content)
+  return el
+end

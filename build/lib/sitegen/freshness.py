@@ -1,0 +1,237 @@
+"""Is anything to be done? The site's input fingerprint (the no-op check), and
+which experiments a build needs and whether their stored results are fresh,
+answered without importing torch or matplotlib when no Python source changed.
+
+A project may bring its own experiments and plots: <root>/figures/experiments
+and <root>/figures/plots join the packages' search paths (the benchmark and the
+tests register small experiments that way).
+
+Registration (each experiment's config per profile and its module list) is a
+pure function of the Python sources under figures/, so it is cached on disk by
+their content hash; the result key is then computed exactly as figures.runner
+does, and only a source change pays for importing the experiment modules.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import BuildError
+
+if TYPE_CHECKING:  # figures.store imports numpy: not for a no-op build
+    from figures.store import ResultStore
+
+    from .project import Project
+
+PACKAGES = ("figures.experiments", "figures.plots")
+FINGERPRINT_DIRS = ("content", "templates", "sitegen", "figures")
+
+
+def input_fingerprint(project: Project, extra: dict) -> str:
+    """Hash of every input file (name, size, mtime and content) and of the tools;
+    equal fingerprints mean an identical site."""
+    tools = {"python": sys.version, "pandoc": _pandoc_binary_stat(),
+             # any pip install or removal changes the site-packages folder's mtime
+             "packages": _stat(Path(importlib.util.find_spec("jinja2").origin).parent.parent)}
+    h = hashlib.sha256(json.dumps([extra, tools], sort_keys=True).encode())
+    repo = Path(__file__).resolve().parent.parent
+    roots = [project.root / d for d in FINGERPRINT_DIRS] + [repo / "sitegen", repo / "figures"]
+    for root in dict.fromkeys(roots):
+        if not root.exists():
+            continue
+        for p in sorted(root.rglob("*")):
+            if p.is_file() and "__pycache__" not in p.parts:
+                h.update(f"{p}:{_stat(p)}\n".encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def site_digest(site: Path) -> str:
+    """What is in site/ now, so a hand-edited or damaged site is rebuilt."""
+    if not site.is_dir():
+        return ""
+    listing = "".join(f"{p.relative_to(site)}:{_stat(p)}\n" for p in sorted(site.rglob("*")) if p.is_file())
+    return hashlib.sha256(listing.encode()).hexdigest()
+
+
+def _stat(p: Path) -> str:
+    st = p.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _pandoc_binary_stat() -> str:
+    """The bundled pandoc's size and mtime, found without importing pypandoc."""
+    spec = importlib.util.find_spec("pypandoc")
+    exe = Path(spec.origin).parent / "files" / "pandoc" if spec and spec.origin else None
+    return _stat(exe) if exe and exe.exists() else "absent"
+
+
+def use_project_modules(root: Path) -> None:
+    """Search <root>/figures/{experiments,plots} too, and forget another project's modules."""
+    changed = False
+    for name in PACKAGES:
+        pkg = importlib.import_module(name)
+        base = Path(pkg.__file__).parent
+        local = root / "figures" / base.name
+        paths = [str(base)] + ([str(local)] if local.is_dir() and local.resolve() != base.resolve() else [])
+        if list(pkg.__path__) != paths:
+            pkg.__path__[:] = paths
+            changed = True
+    if not changed:
+        return
+    importlib.invalidate_caches()
+    allowed = tuple(p for name in PACKAGES for p in importlib.import_module(name).__path__)
+    for mod in [m for m in sys.modules if m.startswith(tuple(p + "." for p in PACKAGES))]:
+        if not str(getattr(sys.modules[mod], "__file__", "") or "").startswith(allowed):
+            del sys.modules[mod]
+    from figures import experiments
+
+    for key in [k for k, e in experiments.REGISTRY.items() if e.run.__module__ not in sys.modules]:
+        del experiments.REGISTRY[key]
+
+
+def source_files() -> list[Path]:
+    """Every Python file the experiments' registration can depend on."""
+    import figures
+
+    roots = [Path(figures.__file__).parent] + [
+        Path(p) for name in PACKAGES for p in importlib.import_module(name).__path__[1:]]
+    files = []
+    for root in roots:
+        files += [p for p in root.rglob("*.py") if "__pycache__" not in p.parts and "results" not in p.parts]
+    return sorted(files)
+
+
+def sources_digest() -> str:
+    h = hashlib.sha256()
+    for p in source_files():
+        h.update(str(p).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def plot_experiment(name: str) -> str:
+    """EXPERIMENT of plot module `name`, read from its source (no matplotlib import)."""
+    from figures import plots
+
+    spec = importlib.util.find_spec(f"figures.plots.{name}")
+    if spec is None or spec.origin is None:
+        raise BuildError(f"unknown figure {name!r}; known: {', '.join(plots.names()) or 'none'}")
+    return _literal_experiment(spec.origin, Path(spec.origin).stat().st_mtime_ns) or plots.get(name).EXPERIMENT
+
+
+@functools.lru_cache(maxsize=256)
+def _literal_experiment(path: str, _mtime: int) -> str | None:
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except SyntaxError:
+        return None  # importing it reports the error with its line
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "EXPERIMENT" for t in node.targets)
+                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+            return node.value.value
+    return None
+
+
+def registration(cache: Path) -> dict[str, dict]:
+    """{name: {modules, configs: {profile: dict}, estimate_s}} for every experiment."""
+    digest = sources_digest()
+    path = cache / f"registry-{digest[:24]}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    from figures import experiments
+
+    reg = {}
+    for name, exp in sorted(experiments.load_all().items()):
+        reg[name] = {"modules": list(exp.modules), "estimate_s": exp.estimate_s,
+                     "configs": {p: exp.config_dict(p) for p in exp.profiles}}
+    cache.mkdir(parents=True, exist_ok=True)
+    for old in cache.glob("registry-*.json"):
+        old.unlink(missing_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(reg, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+    return reg
+
+
+def status(store: ResultStore, names: list[str], profile: str, cache: Path):
+    """figures.runner.status, from the cached registration."""
+    from figures.runner import Status
+
+    reg = registration(cache)
+    out = []
+    counted: set[str] = set()  # a shared network is trained once, by the first experiment that needs it
+    seconds: dict[str, float] | None = None
+    for name in names:
+        if name not in reg:
+            from figures import experiments
+
+            experiments.get(name)  # the one-line "unknown experiment" error
+        entry = reg[name]
+        if profile not in entry["configs"]:
+            raise BuildError(f"experiment {name} has no profile {profile!r}")
+        from figures.store import result_key
+
+        key = result_key(name, {"profile": profile, **entry["configs"][profile]}, entry["modules"])
+        stored = store.load(name, profile)
+        if stored is not None and stored.key == key:
+            reason, fresh = "fresh", True
+        elif stored is not None:
+            reason, fresh = "code or config changed", False
+        elif (store.folder(name, profile) / "result.json").exists():
+            reason, fresh = "corrupt (checksum mismatch)", False
+        else:
+            reason, fresh = "missing", False
+        prev = stored.provenance.get("wall_time_s") if stored else None
+        estimate = float(prev or entry["estimate_s"].get(profile, 60.0))
+        missing = [n for n in _untrained(stored, cache / "models") if n not in counted] if stored and not fresh else []
+        if missing:
+            # the stored wall time may have found these networks trained: they must be trained first
+            seconds = _train_seconds(store, reg, profile) if seconds is None else seconds
+            counted.update(missing)
+            extra = sum(seconds.get(n, 0.0) for n in missing)
+            estimate += extra
+            reason += f"; trains {', '.join(missing)} first (~{extra / 60:.0f} min)"
+        out.append(Status(name, profile, key, fresh, reason, estimate))
+    return out
+
+
+def _untrained(stored, models: Path) -> list[str]:
+    """The shared networks a result was made from that the model cache no longer holds."""
+    out = []
+    for item in filter(None, str(stored.provenance.get("models", "")).split(", ")):
+        net, _, key = item.partition(" ")
+        if not (models.is_dir() and any(models.glob(f"{net}-{key}*.pt"))):
+            out.append(net)
+    return out
+
+
+def _train_seconds(store: ResultStore, reg: dict, profile: str) -> dict[str, float]:
+    """How long each network took to train, as recorded by any stored result of `profile`."""
+    seconds: dict[str, float] = {}
+    for name in sorted(reg):
+        stored = store.load(name, profile)
+        for net, m in (stored.metrics.items() if stored else ()):
+            if isinstance(m, dict) and isinstance(m.get("train_seconds"), (int, float)):
+                seconds.setdefault(net, float(m["train_seconds"]))
+    return seconds
+
+
+def forget_modules() -> None:
+    """Drop the imported experiments, models and plots, so that a long-running
+    preview imports them afresh from the edited files (the packages stay)."""
+    keep = {"figures", "figures.store", "figures.config", "figures.runner", *PACKAGES}
+    for mod in [m for m in sys.modules if m.startswith("figures.") and m not in keep]:
+        del sys.modules[mod]
+    from figures import experiments
+
+    experiments.REGISTRY.clear()
+    importlib.invalidate_caches()

@@ -1,0 +1,84 @@
+"""The one place that runs pandoc (the binary shipped by pypandoc_binary).
+
+We call the binary directly, through the path pypandoc knows, so we can read
+its warnings and errors and turn them into one-line BuildErrors.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from .errors import BuildError
+
+FILTER = Path(__file__).parent / "filters" / "article.lua"
+READER = "markdown+tex_math_dollars+footnotes+raw_attribute+fenced_divs+bracketed_spans-implicit_figures"
+
+
+@functools.lru_cache(maxsize=1)
+def pandoc_path() -> str:
+    # the binary that pypandoc_binary ships, found without importing pypandoc
+    spec = importlib.util.find_spec("pypandoc")
+    exe = Path(spec.origin).parent / "files" / "pandoc" if spec and spec.origin else None
+    if exe is not None and os.access(exe, os.X_OK):
+        return str(exe)
+    try:
+        import pypandoc
+
+        return pypandoc.get_pandoc_path()
+    except (ImportError, OSError) as e:
+        raise BuildError(f"pandoc not found ({e}); run `make` to install pypandoc_binary") from None
+
+
+@functools.lru_cache(maxsize=1)
+def pandoc_version(cache: Path | None = None) -> str:
+    """`pandoc --version`'s first line; remembered in `cache` per binary (path, size, mtime)."""
+    exe = pandoc_path()
+    st = os.stat(exe)
+    stamp = f"{exe}:{st.st_size}:{st.st_mtime_ns}"
+    memo = cache / "pandoc-version.json" if cache else None
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8")) if memo else {}
+        if known.get("binary") == stamp:
+            return known["version"]
+    except (OSError, ValueError):
+        pass
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
+    version = out.stdout.splitlines()[0]
+    if memo:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"binary": stamp, "version": version}), encoding="utf-8")
+        os.replace(tmp, memo)
+    return version
+
+
+def run(args: list[str], text: str, file: Path | str | None = None) -> str:
+    try:
+        proc = subprocess.run([pandoc_path(), *args], input=text, capture_output=True,
+                              text=True, encoding="utf-8", timeout=300)
+    except FileNotFoundError:
+        raise BuildError("pandoc binary missing; run `make` to reinstall pypandoc_binary") from None
+    if proc.returncode != 0:
+        raise BuildError("pandoc: " + (proc.stderr.strip().splitlines() or ["failed"])[0], file)
+    return proc.stdout
+
+
+def markdown_to_html(text: str, file: Path | str | None = None, id_prefix: str = "") -> str:
+    """A chapter body (Markdown, already through Jinja) to an HTML fragment."""
+    args = ["-f", READER, "-t", "html5", "--mathml", "--wrap=none",
+            "--lua-filter", str(FILTER), "--section-divs"]
+    if id_prefix:
+        args += ["--id-prefix", id_prefix]
+    return run(args, text, file)
+
+
+def inline_markdown(text: str) -> str:
+    """A caption or abstract: Markdown to HTML without the outer <p>."""
+    html = run(["-f", READER, "-t", "html5", "--mathml", "--wrap=none"], text).strip()
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        html = html[3:-4]
+    return html

@@ -1,0 +1,109 @@
+"""Where things live, and the article's own settings (content/site.yml).
+
+A Project is a root folder laid out like this repository. Tests build small
+projects in temporary folders, so no path here is hard-wired to the repo.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from figures.config import ConfigError, from_dict
+
+from .errors import BuildError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    affiliation: str = ""
+    url: str = ""
+    affiliation_url: str = ""
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str                       # article title
+    description: str = ""            # one-sentence summary, also the meta description
+    abstract: str = ""               # Markdown, shown under the title block
+    authors: tuple = ()              # list of {name, affiliation, url}
+    published: str = ""              # ISO date of first publication
+    updated: str = ""                # ISO date of the last substantive change
+    url: str = ""                    # canonical URL of the published article
+    bibliography: str = "references.bib"  # relative to content/
+    csl: str = "ieee.csl"            # citation style, relative to content/
+    profile: str = "cpu"             # which experiment profile the figures use: quick, cpu or full
+    licence: str = "CC-BY 4.0"       # reuse licence of text and figures
+    repository: str = ""             # where the source lives, for "how to reproduce"
+    slides: str = "slides.md"        # relative to content/; absent file = no video
+    notebooks: str = "notebooks"     # folder of companion notebooks, relative to content/
+    claims_in: tuple = ("quick", "cpu", "full")  # profiles whose results must satisfy the chapters' claims
+    twitter: str = ""                # the site's Twitter/X handle for the card, e.g. "@resnet_explainer"
+    bibtex_key: str = ""             # key of the "cite this article" BibTeX entry (default: author+year+word)
+    updates: tuple = ()              # corrections after publication: list of {date, text}
+
+    @property
+    def author_list(self) -> list[Author]:
+        return [from_dict(Author, a, "site.yml authors") for a in self.authors]
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    config: SiteConfig
+    content: Path = field(init=False)
+    templates: Path = field(init=False)
+    results: Path = field(init=False)
+    site: Path = field(init=False)
+    cache: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "content", self.root / "content")
+        object.__setattr__(self, "templates", self.root / "templates")
+        object.__setattr__(self, "results", self.root / "figures" / "results")
+        object.__setattr__(self, "site", self.root / "site")
+        object.__setattr__(self, "cache", self.root / ".cache")
+
+    def chapters(self) -> list[Path]:
+        """Chapter files in reading order: content/NN-name.md (and .ipynb)."""
+        files = [p for p in self.content.iterdir()
+                 if p.suffix in (".md", ".ipynb") and p.name[:2].isdigit()]
+        return sorted(files, key=lambda p: p.name)
+
+    @property
+    def bibliography(self) -> Path:
+        return self.content / self.config.bibliography
+
+    @property
+    def csl(self) -> Path:
+        return self.content / self.config.csl
+
+
+def load_project(root: str | Path = REPO, profile: str | None = None) -> Project:
+    root = Path(root).resolve()
+    cfg_path = root / "content" / "site.yml"
+    if not cfg_path.exists():
+        raise BuildError("missing site config (title, authors, ...); create it", cfg_path)
+    try:
+        raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise BuildError(f"invalid YAML: {getattr(e, 'problem', e)}", cfg_path,
+                         mark.line + 1 if mark else None) from None
+    if not isinstance(raw, dict):
+        raise BuildError("site config must be a mapping of settings", cfg_path, 1)
+    try:
+        config = from_dict(SiteConfig, raw, "site.yml")
+        config.author_list  # validate authors early
+    except (ConfigError, TypeError) as e:
+        raise BuildError(str(e), cfg_path) from None
+    if profile:
+        config = dataclasses.replace(config, profile=profile)
+    if config.profile not in ("quick", "cpu", "full"):
+        raise BuildError(f"profile must be quick, cpu or full, not {config.profile!r}", cfg_path)
+    return Project(root=root, config=config)

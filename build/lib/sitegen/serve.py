@@ -1,0 +1,225 @@
+"""Live preview: serve site/ on 127.0.0.1, rebuild on every change, reload the page.
+
+Watches content/, templates/ and figures/. A rebuild is the normal build, so its
+caches decide what is redone: an edited chapter re-renders only itself, an edited
+plot module redraws only its figure. An edited model or experiment makes results
+stale: on a terminal we ask before training, with --train we train, otherwise we
+keep serving the last good site and say which experiments are stale.
+
+The page polls /__version (a script injected into served pages only, never into
+the files on disk) and reloads when a build published; a failed build shows its
+one-line error over the page until the next good one.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import math
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .errors import BuildError
+from .project import REPO, Project
+
+DEBOUNCE_S = 0.2
+IGNORED = ("__pycache__", ".git", ".ipynb_checkpoints")
+RELOAD_JS = """<script>/* live preview (added by build.py serve) */
+(function () {
+  let seen = null;
+  const box = document.createElement("pre");
+  box.style.cssText = "position:fixed;left:0;right:0;bottom:0;margin:0;padding:1em;z-index:9999;" +
+    "background:#7a1010;color:#fff;font:13px/1.4 monospace;white-space:pre-wrap";
+  async function poll() {
+    try {
+      const state = await (await fetch("/__version", {cache: "no-store"})).json();
+      if (seen !== null && state.version !== seen) { location.reload(); return; }
+      seen = state.version;
+      box.textContent = state.error || "";
+      if (state.error && !box.isConnected) document.body.append(box);
+      if (!state.error) box.remove();
+    } catch (e) { /* server restarting */ }
+    setTimeout(poll, 400);
+  }
+  poll();
+})();
+</script>"""
+
+
+class Preview:
+    """The watch-and-rebuild loop; the HTTP handler reads `version` and `error`."""
+
+    def __init__(self, project: Project, train: bool, verbose: bool, interactive: bool,
+                 profile: str | None = None):
+        self.project = project
+        self.profile = profile
+        self.train = train
+        self.verbose = verbose
+        self.interactive = interactive
+        self.version = 0
+        self.error = ""
+        self.declined: frozenset = frozenset()
+        self.changes: queue.Queue[Path] = queue.Queue()
+
+    def say(self, message: str) -> None:
+        print(message, flush=True)
+
+    def stale(self) -> list:
+        from . import freshness
+        from .pipeline import Builder
+
+        builder = Builder(self.project, progress=False, log=lambda m: None)
+        freshness.use_project_modules(self.project.root)
+        names = builder.needed_experiments(builder.load_chapters())
+        return [s for s in freshness.status(builder.store, names, self.project.config.profile,
+                                            self.project.cache) if not s.fresh]
+
+    def may_train(self, stale: list) -> bool:
+        listing = ", ".join(f"{s.name} ({s.reason}, ~{s.estimate_s:.0f} s)" for s in stale)
+        if self.train:
+            self.say(f"training stale experiments: {listing}")
+            return True
+        if self.interactive and frozenset((s.name, s.key) for s in stale) != self.declined:
+            answer = input(f"stale experiments: {listing}\ntrain them now? [y/N] ").strip().lower()
+            if answer in ("y", "yes"):
+                return True
+            self.declined = frozenset((s.name, s.key) for s in stale)
+        self.error = f"stale experiments: {listing}"  # shown over the page
+        self.say(f"stale experiments: {listing}; still serving the last good site "
+                 f"(train with `python build.py figures` or restart with --train)")
+        return False
+
+    def rebuild(self, changed: set[Path], initial: bool = False) -> None:
+        from . import freshness
+        from .pipeline import Builder
+
+        if any(p.suffix == ".py" for p in changed):
+            freshness.forget_modules()  # import the edited experiments and plots afresh
+        t0 = time.perf_counter()
+        try:
+            if any(p.name == "site.yml" for p in changed):
+                from .project import load_project
+
+                self.project = load_project(self.project.root, profile=self.profile)
+            stale = self.stale()
+            if stale and not self.may_train(stale):
+                return
+            report = Builder(self.project, progress=self.interactive, log=self.say if self.verbose else (lambda m: None),
+                             wait_s=math.inf).build()
+        except BuildError as e:
+            self.error = f"error: {e}"
+            self.say(self.error)
+            return
+        self.error = ""
+        if report.up_to_date:
+            return
+        self.version += 1
+        drawn = f"; redrew {', '.join(report.figures_drawn)}" if report.figures_drawn else ""
+        trained = f"; trained {', '.join(report.ran)}" if report.ran else ""
+        cause = "" if initial else f" after {', '.join(sorted(p.name for p in changed))}"
+        self.say(f"{'built' if initial else 'rebuilt'} in {time.perf_counter() - t0:.2f} s "
+                 f"({report.chapters_rendered} chapter(s) re-rendered{drawn}{trained}){cause}")
+        if self.verbose:
+            self.say("  " + ", ".join(f"{k} {v:.3f}s" for k, v in report.timings.items()))
+
+    def loop(self) -> None:
+        while True:
+            changed = {self.changes.get()}
+            deadline = time.monotonic() + DEBOUNCE_S  # an editor's save is several events
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    changed.add(self.changes.get(timeout=left))
+                except queue.Empty:
+                    break
+            self.rebuild(changed)
+
+
+def watched_dirs(project: Project) -> list[Path]:
+    dirs = [project.content, project.templates, project.root / "figures", REPO / "figures"]
+    return [d for d in dict.fromkeys(d.resolve() for d in dirs) if d.is_dir()]
+
+
+def start_watching(preview: Preview) -> object:
+    from watchdog.events import FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event) -> None:
+            if event.event_type in ("opened", "closed_no_write") or event.is_directory:
+                return
+            for raw in (event.src_path, getattr(event, "dest_path", "")):
+                path = Path(str(raw))
+                if raw and not any(part in IGNORED for part in path.parts) and not _scratch(path.name):
+                    preview.changes.put(path)
+
+    observer = Observer()
+    for d in watched_dirs(preview.project):
+        observer.schedule(Handler(), str(d), recursive=True)
+    observer.daemon = True
+    observer.start()
+    return observer
+
+
+def _scratch(name: str) -> bool:
+    """Editors' and our own temporary files."""
+    return name.startswith((".", "#")) or name.endswith(("~", ".swp", ".swx", ".tmp"))
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    preview: Preview
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] == "/__version":
+            body = json.dumps({"version": self.preview.version, "error": self.preview.error}).encode()
+            return self._send(body, "application/json")
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        if path.suffix == ".html" and path.is_file():
+            html = path.read_text(encoding="utf-8")
+            at = html.rfind("</body>")
+            html = html[:at] + RELOAD_JS + html[at:] if at >= 0 else html + RELOAD_JS
+            return self._send(html.encode("utf-8"), "text/html; charset=utf-8")
+        return super().do_GET()
+
+    def _send(self, body: bytes, ctype: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")  # always the latest build
+        super().end_headers()
+
+    def log_message(self, format: str, *args) -> None:
+        pass  # quiet: the build lines are what matters
+
+
+def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, train: bool = False,
+          verbose: bool = False, profile: str | None = None) -> int:
+    preview = Preview(project, train, verbose, interactive=sys.stdin.isatty(), profile=profile)
+    preview.rebuild({project.content}, initial=True)
+    project.site.mkdir(parents=True, exist_ok=True)
+    handler = functools.partial(type("H", (Handler,), {"preview": preview}), directory=str(project.site))
+    try:
+        server = http.server.ThreadingHTTPServer((host, port), handler)
+    except OSError as e:
+        raise BuildError(f"cannot serve on {host}:{port} ({e.strerror}); pass another --port") from None
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    observer = start_watching(preview)
+    preview.say(f"serving http://{host}:{server.server_address[1]}/ (watching content/, templates/, figures/; "
+                f"Ctrl-C stops)")
+    try:
+        preview.loop()
+    except KeyboardInterrupt:
+        preview.say("stopped")
+    finally:
+        observer.stop()
+        server.shutdown()
+    return 0

@@ -46,7 +46,7 @@ def _p(v):
 
 def caption(result) -> str:
     s = result.metrics["summary"]
-    return (f"Training error (dashed) and test error (solid) of plain (left) and residual (right) "
+    return (f"Training error (dashed) and test error (solid) of plain (red) and residual (blue) "
             f"networks of {', '.join(str(d) for d in result.data['depths'])} layers, trained "
             f"{s['epochs']} epochs on {s['n_train']:,} {data_name(result)} images with the same recipe. "
             f"Darker lines are deeper networks. Compare He et al. 2015, Fig. 6.")

@@ -34,8 +34,8 @@ def draw(result, theme: Theme):
 
 def caption(result) -> str:
     s = result.metrics["summary"]
-    return (f"Error at the end of training against depth. Left: training error, where the plain "
-            f"networks show the degradation problem; right: test error, with the ResNet test errors "
+    return (f"Error at the end of training against depth: training error, where the plain "
+            f"networks show the degradation problem, and test error, with the ResNet test errors "
             f"He et al. 2015 report in Table 6 after 64,000 iterations on all 50,000 images (grey). "
             f"Ours: {s['epochs']} epochs on {s['n_train']:,} {data_name(result)} images.")
 

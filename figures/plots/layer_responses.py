@@ -40,8 +40,8 @@ def caption(result) -> str:
     return (f"Standard deviation of each 3×3 layer's response (the output of its batch "
             f"normalization, before the ReLU and before the addition) over {result.data['n_images']:,} "
             f"test images, for trained plain and residual networks of "
-            f"{' and '.join(str(d) for d in result.data['depths'])} layers. Left: in the order of the "
-            f"layers; right: sorted from largest to smallest. Compare He et al. 2015, Fig. 7.")
+            f"{' and '.join(str(d) for d in result.data['depths'])} layers, in the order of the "
+            f"layers and sorted from largest to smallest (the interactive chart switches between them). Compare He et al. 2015, Fig. 7.")
 
 
 def alt(result) -> str:

@@ -56,7 +56,7 @@ def caption(result) -> str:
     r, p = _nets(result)
     n = len(result.data["coords"])
     return (f"Training loss (cross-entropy on {result.data['n_images']:,} training images) around the "
-            f"trained {net_label(r)} (left) and {net_label(p)} (right), along two random "
+            f"trained {net_label(r)} and {net_label(p)} (the interactive chart shows one at a time), along two random "
             f"filter-normalized directions, on a {n}×{n} grid; the cross marks the trained weights. "
             f"Same colour scale for both. Compare Li et al. 2018, Fig. 5.")
 

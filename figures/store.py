@@ -131,6 +131,7 @@ class StoredResult:
     metrics: dict
     data: dict
     arrays: Mapping  # name -> numpy array, decoded on first use
+    checksum: str = ""  # of result.json, which covers the arrays' hash too: what was stored, in full
 
     def get(self, *path: str) -> Any:
         """Walk metrics, then data, then arrays, then the config by a path of keys
@@ -194,7 +195,7 @@ class ResultStore:
         except (OSError, ValueError, KeyError):
             return None
         return StoredResult(experiment, profile, body["key"], body["config"],
-                            body["provenance"], body["metrics"], body["data"], arrays)
+                            body["provenance"], body["metrics"], body["data"], arrays, doc["checksum"])
 
     def is_fresh(self, experiment: str, profile: str, key: str) -> bool:
         stored = self.load(experiment, profile)

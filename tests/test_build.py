@@ -73,3 +73,18 @@ def test_editing_one_chapter_rerenders_only_it(project_root):
     assert (report.chapters_rendered, report.chapters_cached) == (1, 1)
     assert report.ran == []
     assert "One more sentence." in (project_root / "site" / "index.html").read_text()
+
+
+def test_a_rerun_that_changes_only_provenance_updates_the_card(project_root):
+    """The figure cache covers the whole stored result, not only its metrics."""
+    from figures.store import ResultStore
+
+    project = load_project(project_root)
+    Builder(project, progress=False, log=lambda m: None).build()
+    store = ResultStore(project.results)
+    old = store.load("gradient_flow", "quick")
+    store.save(old.experiment, old.profile, old.key, old.config, {**old.provenance, "started": "2099-01-02T03:04:05Z"},
+               old.metrics, old.data, dict(old.arrays) or None)
+    report = Builder(load_project(project_root), progress=False, log=lambda m: None).build()
+    assert report.ran == [] and "gradient_flow" in report.figures_drawn
+    assert "2099-01-02T03:04:05Z" in (project_root / "site" / "index.html").read_text()

@@ -1,1 +1,0 @@
-"""The site generator: Markdown chapters + results -> one static article."""

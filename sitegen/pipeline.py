@@ -170,7 +170,8 @@ class Builder:
         jinja_cache.mkdir(parents=True, exist_ok=True)
         # Jinja's output depends on the chapter, the stored results and the helpers' code only
         inputs = [self._results_digest(), sorted(known_figs), claims_on,
-                  *(Path(__file__).with_name(m).read_text(encoding="utf-8") for m in ("results.py", "chapters.py"))]
+                  *(Path(__file__).with_name(m).read_text(encoding="utf-8") for m in ("results.py", "chapters.py")),
+                  (REPO / "figures" / "store.py").read_text(encoding="utf-8")]  # StoredResult.get walks the paths
         for ch in chs:
             done = jinja_cache / f"{sha256(canonical_json([ch.body, ch.meta.get('claims'), inputs]))}.json"
             if (hit := _read_json(done)) is not None:

@@ -85,14 +85,15 @@ def cmd_figures(args) -> int:
     force = set(args.force or ())
     for name in force:
         experiments.get(name)  # unknown name -> clear error
-    todo = [s for s in freshness.status(store, sorted(force | {s.name for s in states}), profile, project.cache)
+    todo = [s for s in freshness.status(store, sorted(force | {s.name for s in states if not s.fresh}), profile,
+                                        project.cache, force)
             if not s.fresh or s.name in force]
     if not todo:
         _say(args, f"all {len(states)} experiments are fresh ({profile} profile)")
         return 0
     total = sum(s.estimate_s for s in todo)
     _say(args, f"will run {len(todo)} experiment(s), {profile} profile, about {total / 60:.1f} min: " +
-         ", ".join(f"{s.name} (~{s.estimate_s:.0f} s, {'forced' if s.name in force else s.reason})" for s in todo))
+         ", ".join(f"{s.name} (~{s.estimate_s:.0f} s, {'forced' + s.reason.removeprefix('fresh') if s.name in force else s.reason})" for s in todo))
     with publish.build_lock(project.cache, _wait_s(args), lambda m: _say(args, m)):
         from tqdm import tqdm
 

@@ -162,8 +162,9 @@ def registration(cache: Path) -> dict[str, dict]:
     return reg
 
 
-def status(store: ResultStore, names: list[str], profile: str, cache: Path):
-    """figures.runner.status, from the cached registration."""
+def status(store: ResultStore, names: list[str], profile: str, cache: Path, force: frozenset | set = frozenset()):
+    """figures.runner.status, from the cached registration; the estimates of the stale (and
+    `force`d) ones include training the shared networks the model cache lacks."""
     from figures.runner import Status
 
     reg = registration(cache)
@@ -192,7 +193,7 @@ def status(store: ResultStore, names: list[str], profile: str, cache: Path):
             reason, fresh = "missing", False
         prev = stored.provenance.get("wall_time_s") if stored else None
         estimate = float(prev or entry["estimate_s"].get(profile, 60.0))
-        missing = [n for n in _untrained(stored, cache / "models") if n not in counted] if stored and not fresh else []
+        missing = [n for n in _untrained(stored, cache / "models") if n not in counted] if stored and (not fresh or name in force) else []
         if missing:
             # the stored wall time may have found these networks trained: they must be trained first
             seconds = _train_seconds(store, reg, profile) if seconds is None else seconds

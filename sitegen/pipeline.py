@@ -138,7 +138,7 @@ class Builder:
         from . import freshness
 
         profile = self.project.config.profile
-        states = freshness.status(self.store, names, profile, self.project.cache)
+        states = freshness.status(self.store, names, profile, self.project.cache, set(self.force))
         stale = [s for s in states if not s.fresh or s.name in self.force]
         if not stale:
             return

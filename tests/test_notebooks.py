@@ -81,6 +81,7 @@ def test_notebook_page_in_the_site_look_with_download(nb_project):
     assert "<h1" in page and "A tiny notebook" in page and "<math" in page  # Markdown cells through pandoc
     assert "sum 2" in page  # executed by the build
     assert 'href="tiny.ipynb" download' in page and "GPU" in page and "QUICK=0" in page
+    assert '<link rel="icon" href="data:,">' in page  # no /favicon.ico request to 404
     assert (site / "notebooks" / "tiny.ipynb").read_bytes() == \
         (nb_project / "content" / "notebooks" / "tiny.ipynb").read_bytes()
     index = (site / "index.html").read_text()

@@ -155,6 +155,7 @@ def test_deck_page_runs_reveal_in_a_browser(talk):
     assert deck.count('class="title-slide slide level1"') + deck.count('class="slide level2"') == 3
     assert 'data-src="figures/gradient_flow.svg"' in deck and (site / "figures" / "gradient_flow.svg").is_file()
     assert "<math" in deck and '<aside class="notes">' in deck
+    assert '<link rel="icon" href="data:,">' in deck  # no /favicon.ico request to 404 on a static host
     for rel in re.findall(r'(?:src|href)="(static/[^"]+)"', deck):
         assert (site / rel).is_file(), rel
     assert (site / "static" / "vendor" / "reveal" / "LICENSE").is_file()

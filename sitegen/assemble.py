@@ -19,6 +19,7 @@ CITATION = re.compile(r'<span class="citation" data-cites="([^"]*)"'
                       r'(?: data-prefix="([^"]*)" data-suffix="([^"]*)")?></span>')
 XREF = re.compile(r'<a class="xref" data-ref="([^"]*)"></a>')
 EQUATION = re.compile(r'<span class="equation" data-label="([^"]*)">')
+TABLE = re.compile(r'<table([^>]*)>\s*<caption>')  # captioned tables are numbered
 KINDS = {"fig": "Figure", "eq": "Equation", "tbl": "Table", "sec": "Section"}
 
 
@@ -26,6 +27,7 @@ KINDS = {"fig": "Figure", "eq": "Equation", "tbl": "Table", "sec": "Section"}
 class Numbering:
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # label -> (anchor, text)
     figures: list[tuple[int, str]] = field(default_factory=list)      # (number, name)
+    tables: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # chapter -> [(anchor, number)]
     citation_order: list[str] = field(default_factory=list)
 
 
@@ -55,7 +57,7 @@ def check_citations(chapters: list[Chapter], known: set[str], bib_name: str) -> 
 
 def number_everything(chapters: list[Chapter], figures: dict[str, RenderedFigure]) -> Numbering:
     n = Numbering()
-    counters = {"fig": 0, "eq": 0}
+    counters = {"fig": 0, "eq": 0, "tbl": 0}
     for ci, ch in enumerate(chapters, 1):
         n.labels[f"sec:{ch.slug}"] = (ch.slug, f"Section {ci}")
         for m in re.finditer(r'<section id="([^"]+)"', ch.html):
@@ -68,6 +70,16 @@ def number_everything(chapters: list[Chapter], figures: dict[str, RenderedFigure
             counters["fig"] += 1
             n.labels[f"fig:{name}"] = (anchor_of(f"fig-{name}"), f"Figure {counters['fig']}")
             n.figures.append((counters["fig"], name))
+        for m in TABLE.finditer(ch.html):
+            counters["tbl"] += 1
+            label = re.search(r'data-label="(tbl:[^"]+)"', m.group(1))
+            anchor = anchor_of(label.group(1).replace(":", "-")) if label else f"tbl-{counters['tbl']}"
+            if label and label.group(1) in n.labels:
+                raise BuildError(f"table label {label.group(1)} is used twice", ch.path,
+                                 line_of(ch.markdown, label.group(1), ch.body_line))
+            if label:
+                n.labels[label.group(1)] = (anchor, f"Table {counters['tbl']}")
+            n.tables.setdefault(ch.slug, []).append((anchor, counters["tbl"]))
         for m in EQUATION.finditer(ch.html):
             counters["eq"] += 1
             n.labels[m.group(1)] = (anchor_of(m.group(1).replace(":", "-")), f"Equation {counters['eq']}")
@@ -103,7 +115,15 @@ def _fill_chapter(ch: Chapter, n: Numbering, figures: dict[str, RenderedFigure],
         suffix = f", {m.group(3)}" if m.group(3) else ""
         return f'<span class="citation" data-cites="{m.group(1)}">[{prefix}{links}{suffix}]</span>'
 
-    out = FIGURE_SLOT.sub(fig, ch.html)
+    tables = iter(n.tables.get(ch.slug, []))
+
+    def table(m: re.Match) -> str:
+        anchor, number = next(tables)
+        attrs = re.sub(r'\s*data-label="[^"]*"', "", m.group(1))
+        return f'<table id="{anchor}"{attrs}>\n<caption><span class="table-number">Table {number}.</span> '
+
+    out = TABLE.sub(table, ch.html)  # before the figures go in: only the chapter's own tables
+    out = FIGURE_SLOT.sub(fig, out)
     out = EQUATION.sub(eq, out)
     out = XREF.sub(xref, out)
     return CITATION.sub(cite, out)

@@ -50,7 +50,13 @@ As @eq:block in @sec:first-chapter showed, and @fig:gradient_flow too [@ioffe201
 
 $$\\frac{\\partial L}{\\partial x} = \\frac{\\partial L}{\\partial y}\\left(1 + \\frac{\\partial F}{\\partial x}\\right)$$ {#eq:grad}
 
-That is @eq:grad [@ioffe2015batch, Table 2].
+That is @eq:grad [@ioffe2015batch, Table 2]; @tbl:small counts it.
+
+| term | count |
+|------|------:|
+| identity | 1 |
+
+Table: A small table. {#tbl:small}
 
 ## A section with notes
 

@@ -34,6 +34,9 @@ def test_site_has_chapters_citations_math_and_figure(built_project):
     # a reference then a citation with a locator: "Equation 2 [3, Table 2]", the space kept
     assert re.search(r'>Equation 2</a> <span class="citation" data-cites="ioffe2015batch">'
                      r'\[<a href="#ref-ioffe2015batch"[^>]*>3</a>, Table 2\]</span>', html)
+    # captioned tables are numbered and can be referred to
+    assert '<table id="tbl-small"' in html and '<span class="table-number">Table 1.</span> A small table.' in html
+    assert '<a class="xref" href="#tbl-small">Table 1</a> counts it' in html
     # the result() helper put a number in the prose
     assert re.search(r"first layer gets [\d.,]+\s+times", html)
     # footnote rendered

@@ -4,6 +4,7 @@
 --   [@he2016; @veit2016]  -> <span class="citation" data-cites="he2016 veit2016"></span>
 --   @fig:name, [@eq:name] -> <a class="xref" data-ref="fig:name"></a>
 --   $$ ... $$ {#eq:name}  -> <span class="equation" data-label="eq:name"> math </span>
+--   Table: caption {#tbl:name} -> <table data-label="tbl:name"> (numbered by the post-pass)
 
 local xref_prefixes = { fig = true, eq = true, tbl = true, sec = true }
 
@@ -79,5 +80,14 @@ end
 
 function Plain(el)
   el.content = label_equations(el.content)
+  return el
+end
+
+-- A table's {#tbl:label} becomes data-label, so the chapter's id prefix leaves it alone.
+function Table(el)
+  if el.identifier:match("^tbl:") then
+    el.attributes["data-label"] = el.identifier
+    el.identifier = ""
+  end
   return el
 end

@@ -50,8 +50,9 @@ def caption(result) -> str:
     m = result.metrics
     return (f"The mean transform gate T of each of the {m['layers']} layers of a {result.data['depth']}-layer "
             f"Highway network. T = 0 carries the input through unchanged, T = 1 replaces it by the layer's "
-            f"transform. Left: on a fixed training batch after each epoch (colour: layer depth). "
-            f"Right: on test images after training; the dotted line marks the starting value.")
+            f"transform. On a fixed training batch after each epoch (colour: layer depth) and, in the "
+            f"static figure, on test images after training, where the dotted line marks the starting "
+            f"value.")
 
 
 def alt(result) -> str:

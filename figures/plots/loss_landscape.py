@@ -57,7 +57,7 @@ def caption(result) -> str:
     n = len(result.data["coords"])
     return (f"Training loss (cross-entropy on {result.data['n_images']:,} training images) around the "
             f"trained {net_label(r)} and {net_label(p)} (the interactive chart shows one at a time), along two random "
-            f"filter-normalized directions, on a {n}×{n} grid; the cross marks the trained weights. "
+            f"filter-normalized directions, on a {n}×{n} grid; the centre (0, 0) is the trained weights. "
             f"Same colour scale for both. Compare Li et al. 2018, Fig. 5.")
 
 

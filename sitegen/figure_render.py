@@ -52,10 +52,9 @@ def _matplotlib_version() -> str:
 def figure_key(name: str, result: StoredResult) -> str:
     return sha256(canonical_json({
         "plot": _source(f"figures.plots.{name}"), "style": _source(STYLE_MODULE),
-        # the whole stored result (metrics, data, arrays and the provenance the card shows):
-        # a rerun that changes only the provenance still redraws the card
-        "result": result.key, "stored": result.checksum or canonical_json([result.metrics, result.data]),
-        "provenance": result.provenance, "matplotlib": _matplotlib_version(),
+        # result.json's checksum covers metrics, data, arrays and the provenance the card
+        # shows: a rerun that changes only the provenance still redraws the card
+        "result": result.key, "stored": result.checksum, "matplotlib": _matplotlib_version(),
     }))
 
 

@@ -6,7 +6,8 @@
     python build.py build --wait     wait for a build already running instead of refusing
     python build.py figures          run the stale experiments of the current profile
     python build.py figures --force gradient_flow   rerun one experiment
-    python build.py figures --list   show every experiment and whether it is fresh
+    python build.py figures --list   show every experiment and network, and whether it is fresh
+    python build.py train --commit   train the profile's missing networks, committing each
     python build.py serve            preview on http://127.0.0.1:8000, rebuilding on change
     python build.py check            check links, HTML and accessibility of site/
     python build.py clean            remove site/ and the build caches (never results or checkpoints)
@@ -80,7 +81,11 @@ def cmd_figures(args) -> int:
     states = freshness.status(store, names, profile, project.cache)
     if args.list:
         for s in states:
-            print(f"{s.name:18s} {profile:6s} {'fresh' if s.fresh else 'STALE: ' + s.reason}")
+            print(f"{s.name:26s} {profile:6s} {'fresh' if s.fresh else 'STALE: ' + s.reason}")
+        if profile != "quick":  # quick networks live in the local cache, trained in seconds
+            from figures import campaign
+
+            _print_networks(campaign.plan(profile), profile)
         return 0
     force = set(args.force or ())
     for name in force:
@@ -102,6 +107,24 @@ def cmd_figures(args) -> int:
             stored = run_experiment(store, s, project, progress=not args.quiet)
             _say(args, f"  {s.name}: {time.perf_counter() - t0:.1f} s on {stored.provenance.get('device')}")
     return 0
+
+
+def cmd_train(args) -> int:
+    from figures import campaign
+
+    profile = _project(args).config.profile
+    if args.list:
+        _print_networks(campaign.plan(profile), profile)
+        return 0
+    done = campaign.train_missing(profile, args.only, commit=args.commit, progress=not args.quiet,
+                                  log=lambda m: _say(args, m))
+    _say(args, f"trained {len(done)} network(s): {', '.join(done) or 'none was missing'}")
+    return 0
+
+
+def _print_networks(states, profile: str) -> None:
+    for s in states:
+        print(f"{'network ' + s.name:26s} {profile:6s} {s.state + ':':9s} {s.detail}")
 
 
 def cmd_clean(args) -> int:
@@ -136,7 +159,9 @@ def cmd_check(args) -> int:
 def _common() -> argparse.ArgumentParser:
     """-q/-v and --profile are accepted before or after the command."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--profile", choices=("quick", "cpu", "full"), default=argparse.SUPPRESS,
+    from figures.experiments import PROFILES
+
+    common.add_argument("--profile", choices=PROFILES, default=argparse.SUPPRESS,
                         help="experiment profile (default: `profile:` in content/site.yml)")
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="print only errors")
@@ -169,6 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--list", action="store_true", help="list experiments and whether each is fresh")
     _wait_flag(p)
     p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser("train", parents=[common], help="train the profile's missing networks, one at a time")
+    p.add_argument("--only", action="append", metavar="NAME", help="train only this network")
+    p.add_argument("--commit", action="store_true", help="git-commit each network as it finishes")
+    p.add_argument("--list", action="store_true", help="list the networks: trained, missing or stale")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("serve", parents=[common], help="preview site/ on 127.0.0.1 and rebuild on change")
     p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0 picks a free one)")

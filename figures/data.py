@@ -341,32 +341,32 @@ class Loader:
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int,
                  device: str | torch.device | None = None, train: bool = True,
-                 seed: int = 0, augment: bool = True, pad: int = 4, pad_mode: str = "zeros"):
+                 seed: int = 0, augment: bool = True, pad: int = 4, pad_mode: str = "zeros",
+                 drop_last: bool = False):
         self.device = torch.device(device or "cpu")
         self.x, self.y = x.to(self.device), y.to(self.device)
         self.batch_size, self.train, self.augment = batch_size, train, augment
-        self.pad, self.pad_mode = pad, pad_mode
+        self.pad, self.pad_mode, self.drop_last = pad, pad_mode, drop_last
         self.generator = torch.Generator().manual_seed(seed)
-        self.mean = 255 * torch.tensor(MEAN, device=self.device).view(1, 3, 1, 1)
-        self.std = 255 * torch.tensor(STD, device=self.device).view(1, 3, 1, 1)
-        # cuDNN is fastest with NHWC convs; on CPU keep the default layout.
-        self.memory_format = (torch.channels_last if self.device.type == "cuda"
-                              else torch.contiguous_format)
 
     def __len__(self) -> int:
-        return -(-len(self.y) // self.batch_size)
+        n = len(self.y)
+        return max(n // self.batch_size, 1) if self.drop_last else -(-n // self.batch_size)
+
+    @property
+    def images_per_epoch(self) -> int:
+        return min(len(self) * self.batch_size, len(self.y))
 
     def __iter__(self):
         n = len(self.y)
         order = (torch.randperm(n, generator=self.generator).to(self.device)
                  if self.train else torch.arange(n, device=self.device))
-        for start in range(0, n, self.batch_size):
+        for start in range(0, self.images_per_epoch, self.batch_size):
             idx = order[start:start + self.batch_size]
             xb = self.x[idx]
             if self.train and self.augment:
                 xb = augment(xb, self.generator, self.pad, self.pad_mode)
-            xb = ((xb.float() - self.mean) / self.std).contiguous(memory_format=self.memory_format)
-            yield xb, self.y[idx]
+            yield normalize(xb), self.y[idx]
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state()}
@@ -375,11 +375,12 @@ class Loader:
         self.generator.set_state(state["generator"])
 
 
-def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int,
-            device: str | torch.device | None = None, train: bool = True,
-            seed: int = 0, augment: bool = True):
-    """One epoch of batches; see `Loader`."""
-    return iter(Loader(x, y, batch_size, device, train, seed, augment))
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    """uint8 (or 0..255 float) images to the network's input: per-channel standardised,
+    float32, channels_last in memory (oneDNN and cuDNN both run NHWC convs faster)."""
+    mean = 255 * torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1)
+    std = 255 * torch.tensor(STD, device=x.device).view(1, 3, 1, 1)
+    return ((x.float() - mean) / std).contiguous(memory_format=torch.channels_last)
 
 
 if __name__ == "__main__":  # python -m figures.data [source]: fetch and decode once

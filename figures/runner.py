@@ -34,8 +34,11 @@ def status(store: ResultStore, names: Iterable[str], profile: str) -> list[Statu
         key = key_for(exp, profile)
         folder = store.folder(name, profile)
         stored = store.load(name, profile)
-        if stored is not None and stored.key == key:
+        changed = changed_networks(stored) if stored is not None and stored.key == key else []
+        if stored is not None and stored.key == key and not changed:
             reason, fresh = "fresh", True
+        elif changed:
+            reason, fresh = f"networks changed: {', '.join(changed)}", False
         elif stored is not None:
             reason, fresh = "code or config changed", False
         elif (folder / "result.json").exists():
@@ -48,6 +51,27 @@ def status(store: ResultStore, names: Iterable[str], profile: str) -> list[Statu
     return out
 
 
+def changed_networks(stored: StoredResult) -> list[str]:
+    """The trained networks a result was made from whose key is no longer what the code,
+    recipe and libraries give now: the result is stale with them."""
+    from figures.weights import model_key
+
+    used = stored.provenance.get("networks") or {}
+    recipe = stored.config.get("recipe") or {}
+    return sorted(n for n, k in used.items() if model_key(n, recipe) != k)
+
+
+def _code_files(exp: Experiment, networks: dict) -> list[Path]:
+    """The source files a result came from: its modules and its networks' code."""
+    from figures.store import module_files
+    from figures.weights import model_sources
+
+    mods = set(exp.modules)
+    for name in networks:
+        mods |= set(model_sources(name))
+    return module_files(sorted(mods))
+
+
 def key_for(exp: Experiment, profile: str) -> str:
     return result_key(exp.name, {"profile": profile, **exp.config_dict(profile)}, exp.modules)
 
@@ -57,11 +81,15 @@ def run_one(store: ResultStore, name: str, profile: str, root: Path,
     """Run experiment `name` under `profile` now and store its result."""
     import torch
 
+    from figures.train import precision
+
     exp = experiments.get(name)
     cfg = exp.config(profile)
     key = key_for(exp, profile)
+    from figures.weights import ROOT as WEIGHTS
+
     ctx = Context(device="cuda" if torch.cuda.is_available() else "cpu",
-                  progress=progress, workdir=workdir,
+                  progress=progress, workdir=workdir, weights=WEIGHTS,
                   models=Path(root) / ".cache" / "models")  # trained nets shared by experiments
     if workdir is not None:
         Path(workdir).mkdir(parents=True, exist_ok=True)
@@ -73,8 +101,10 @@ def run_one(store: ResultStore, name: str, profile: str, root: Path,
         "experiment": name,
         "profile": profile,
         "code_hash": key[:16],
-        "commit": git_commit(root),
+        "commit": git_commit(root, _code_files(exp, ctx.facts.get("networks", {}))),
         **device_info(),
+        # the analysis' own precision; each network's training is under "trained"
+        "precision": precision(ctx.device),
         "seed": getattr(cfg, "seed", getattr(getattr(cfg, "recipe", None), "seed", None)),
         "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "wall_time_s": round(wall, 2),

@@ -10,6 +10,7 @@ arrays.npz, so a truncated or hand-edited file is detected and treated as stale.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -43,11 +44,13 @@ def sha256(data: bytes | str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def module_source_hash(module_name: str) -> str:
-    """Hash of a module's source file, or of every .py file of a package.
+def module_source_hash(module_name: str, names: Iterable[str] | None = None) -> str:
+    """Hash of what a module's code *does*: its normalised syntax tree, or that of
+    every .py file of a package; with `names`, only those top-level definitions.
 
-    Read from disk without importing, so checking freshness stays cheap and
-    always sees the file as it is now."""
+    Comments, docstrings and formatting do not enter it, so tidying code changes
+    no key. Read from disk without importing, so checking freshness stays cheap
+    and always sees the file as it is now."""
     spec = importlib.util.find_spec(module_name)
     if spec is None or spec.origin is None:
         raise KeyError(f"module {module_name} declared by an experiment does not exist")
@@ -56,8 +59,58 @@ def module_source_hash(module_name: str) -> str:
     h = hashlib.sha256()
     for f in files:
         if "__pycache__" not in f.parts:
-            h.update(f.relative_to(origin.parent).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+            tree = code_tree(f.read_text(encoding="utf-8"), names)
+            h.update(f.relative_to(origin.parent).as_posix().encode() + b"\0" + tree.encode() + b"\0")
     return h.hexdigest()
+
+
+def code_tree(source: str, names: Iterable[str] | None = None) -> str:
+    """A canonical text of `source`'s syntax tree without docstrings or positions.
+
+    Written by hand rather than with ast.dump, whose output changes between
+    Python versions (3.13 omits empty fields); fields that are None or empty
+    are left out for the same reason, so 3.11 and 3.13 agree."""
+    tree = ast.parse(source)
+    body = tree.body
+    if names is not None:
+        wanted = set(names)
+        body = [n for n in body if wanted & _defines(n)]
+        missing = wanted - set().union(*(_defines(n) for n in body)) if body else wanted
+        if missing:
+            raise KeyError(f"no top-level definition of {', '.join(sorted(missing))}")
+    return "\n".join(_canon(n) for n in _strip_docstring(body))
+
+
+def _defines(node: ast.AST) -> set[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return {t.id for t in targets if isinstance(t, ast.Name)}
+    return set()
+
+
+def _strip_docstring(body: list) -> list:
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        return body[1:]
+    return body
+
+
+def _canon(node: Any) -> str:
+    if isinstance(node, ast.AST):
+        parts = []
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if field == "body" and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                value = _strip_docstring(value)
+            if value is None or value == []:
+                continue
+            parts.append(f"{field}={_canon(value)}")
+        return f"{type(node).__name__}({','.join(parts)})"
+    if isinstance(node, list):
+        return "[" + ",".join(_canon(x) for x in node) + "]"
+    return repr(node)
 
 
 def library_versions(names: Iterable[str] = KEY_LIBRARIES, major_only: bool = True) -> dict[str, str]:
@@ -71,6 +124,17 @@ def library_versions(names: Iterable[str] = KEY_LIBRARIES, major_only: bool = Tr
     return out
 
 
+def module_files(modules: Iterable[str]) -> list[Path]:
+    """The source files of `modules` (a package: all its .py files)."""
+    files: list[Path] = []
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            origin = Path(spec.origin)
+            files += sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+    return files
+
+
 def result_key(experiment: str, config: dict, modules: Iterable[str]) -> str:
     """The hash that decides whether a stored result is still valid."""
     parts = {
@@ -82,12 +146,15 @@ def result_key(experiment: str, config: dict, modules: Iterable[str]) -> str:
     return sha256(canonical_json(parts))
 
 
-def git_commit(root: Path) -> str:
+def git_commit(root: Path, paths: Iterable[str | Path] = ()) -> str:
+    """HEAD's short hash, "+dirty" if a tracked file differs from it: with `paths`, only
+    those files count (the code a result or network came from, not the prose beside it)."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root,
                              capture_output=True, text=True, timeout=10)
         commit = out.stdout.strip() or "uncommitted"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                *[str(p) for p in paths]],
                                cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
         return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):

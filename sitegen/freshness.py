@@ -165,7 +165,7 @@ def registration(cache: Path) -> dict[str, dict]:
 def status(store: ResultStore, names: list[str], profile: str, cache: Path, force: frozenset | set = frozenset()):
     """figures.runner.status, from the cached registration; the estimates of the stale (and
     `force`d) ones include training the shared networks the model cache lacks."""
-    from figures.runner import Status
+    from figures.runner import Status, changed_networks
 
     reg = registration(cache)
     out = []
@@ -183,8 +183,11 @@ def status(store: ResultStore, names: list[str], profile: str, cache: Path, forc
 
         key = result_key(name, {"profile": profile, **entry["configs"][profile]}, entry["modules"])
         stored = store.load(name, profile)
-        if stored is not None and stored.key == key:
+        changed = changed_networks(stored) if stored is not None and stored.key == key else []
+        if stored is not None and stored.key == key and not changed:
             reason, fresh = "fresh", True
+        elif changed:
+            reason, fresh = f"networks changed: {', '.join(changed)}", False
         elif stored is not None:
             reason, fresh = "code or config changed", False
         elif (store.folder(name, profile) / "result.json").exists():
@@ -206,11 +209,14 @@ def status(store: ResultStore, names: list[str], profile: str, cache: Path, forc
 
 
 def _untrained(stored, models: Path) -> list[str]:
-    """The shared networks a result was made from that the model cache no longer holds."""
+    """The shared networks a result was made from that neither the committed weights
+    nor the local model cache hold."""
+    from figures.weights import ROOT
+
     out = []
     for item in filter(None, str(stored.provenance.get("models", "")).split(", ")):
         net, _, key = item.partition(" ")
-        if not (models.is_dir() and any(models.glob(f"{net}-{key}*.pt"))):
+        if not any(d.is_dir() and any(d.glob(f"{net}-{key}*.pt")) for d in (models, ROOT)):
             out.append(net)
     return out
 

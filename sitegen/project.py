@@ -37,12 +37,12 @@ class SiteConfig:
     url: str = ""                    # canonical URL of the published article
     bibliography: str = "references.bib"  # relative to content/
     csl: str = "ieee.csl"            # citation style, relative to content/
-    profile: str = "cpu"             # which experiment profile the figures use: quick, cpu or full
+    profile: str = "cpu"             # which experiment profile the figures use (figures.experiments.profiles)
     licence: str = "CC-BY 4.0"       # reuse licence of text and figures
     repository: str = ""             # where the source lives, for "how to reproduce"
     slides: str = "slides.md"        # relative to content/; absent file = no video
     notebooks: str = "notebooks"     # folder of companion notebooks, relative to content/
-    claims_in: tuple = ("quick", "cpu", "full")  # profiles whose results must satisfy the chapters' claims
+    claims_in: tuple = ("quick", "cpu", "cifar10-10ep", "paper")  # profiles whose results must satisfy the chapters' claims
     twitter: str = ""                # the site's Twitter/X handle for the card, e.g. "@resnet_explainer"
     bibtex_key: str = ""             # key of the "cite this article" BibTeX entry (default: author+year+word)
     updates: tuple = ()              # corrections after publication: list of {date, text}
@@ -104,6 +104,8 @@ def load_project(root: str | Path = REPO, profile: str | None = None) -> Project
         raise BuildError(str(e), cfg_path) from None
     if profile:
         config = dataclasses.replace(config, profile=profile)
-    if config.profile not in ("quick", "cpu", "full"):
-        raise BuildError(f"profile must be quick, cpu or full, not {config.profile!r}", cfg_path)
+    from figures.experiments import PROFILES
+
+    if config.profile not in PROFILES:
+        raise BuildError(f"profile must be one of {', '.join(PROFILES)}, not {config.profile!r}", cfg_path)
     return Project(root=root, config=config)

@@ -108,12 +108,12 @@ def test_build_recomputes_changed_model_and_frozen_refuses(project_root, monkeyp
 
     real = store_mod.module_source_hash
 
-    def edited(name):  # as if figures/models had been edited
-        return real(name) + ("-edited" if name == "figures.models" else "")
+    def edited(name, names=None):  # as if figures/models/resnet.py had been edited
+        return real(name, names) + ("-edited" if name == "figures.models.resnet" else "")
 
     monkeypatch.setattr(store_mod, "module_source_hash", edited)
     (project_root / "content" / "02-second.md").touch()  # defeat the no-op shortcut
-    with pytest.raises(BuildError, match=r"stale results.*gradient_flow \[quick\]: code or config changed"):
+    with pytest.raises(BuildError, match=r"stale results.*gradient_flow \[quick\]: networks changed: plain14, resnet14"):
         Builder(load_project(project_root), frozen=True, progress=False, log=log.append).build()
     report = Builder(load_project(project_root), progress=False, log=log.append).build()
     assert report.ran == ["gradient_flow"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from figures.experiments import Context, Output, register
-from figures.experiments.trained import MODULES, RECIPES, Recipe, curves, get_trained, summary
+from figures.experiments.profiles import ESTIMATE_S, profiles
+from figures.experiments.trained import MODULES, Recipe, curves, get_trained, summary
 
 FAMILY = {"plain": "plain", "resnet": "ResNet", "preact_resnet": "pre-activation ResNet",
           "highway": "Highway", "densenet": "DenseNet", "densenet_bc": "DenseNet-BC"}
@@ -41,17 +42,8 @@ class Config:
     recipe: Recipe = Recipe()  # how every network is trained (shared recipe)
 
 
-@register("architectures", Config, modules=MODULES,
-          profiles={
-              "quick": {"models": ["plain8", "resnet8", "preact_resnet8", "highway8", "densenet7"],
-                        "recipe": RECIPES["quick"]},
-              # DenseNet-22 (k = 12): DenseNet-40 shortened to fit two CPU cores
-              "cpu": {"models": ["plain20", "resnet20", "preact_resnet20", "highway20", "densenet22"],
-                      "recipe": RECIPES["cpu"]},
-              "full": {"models": ["plain56", "resnet56", "preact_resnet56", "highway56", "densenet40"],
-                       "recipe": RECIPES["full"]},
-          },
-          estimate_s={"quick": 6, "cpu": 400, "full": 300})
+@register("architectures", Config, modules=MODULES, profiles=profiles("architectures"),
+          estimate_s=ESTIMATE_S["architectures"])
 def run(cfg: Config, ctx: Context) -> Output:
     """Test error, parameters and training time of each architecture, one recipe."""
     metrics: dict = {}

@@ -2,26 +2,22 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 import random
 from typing import Any
 
 import numpy as np
 import torch
 
+from figures.data import normalize  # noqa: F401  (experiments import it from here)
 from figures.experiments import Context
 
-CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR_STD = (0.2470, 0.2435, 0.2616)
 
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def pick_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def synthetic_data(n_train: int, n_test: int, seed: int) -> Any:
@@ -64,13 +60,10 @@ def load_data(name: str, n_train: int, n_test: int, seed: int, ctx: Context) -> 
             data = subset(data, n_train, n_test, seed)
     else:
         raise ValueError(f"unknown data set {name!r}: use 'synthetic' or 'cifar10'")
-    ctx.facts["data"] = f"{data.variant}: {data.source}"
+    # the source's file name only: the build machine's folders are nobody's business
+    ctx.facts["data"] = f"{data.variant}: {Path(str(data.source)).name}"
     ctx.facts["n_train"] = int(len(data.train_y))
     ctx.facts["n_test"] = int(len(data.test_y))
     return data
 
 
-def normalize(x_uint8: torch.Tensor) -> torch.Tensor:
-    mean = torch.tensor(CIFAR_MEAN, device=x_uint8.device).view(1, 3, 1, 1)
-    std = torch.tensor(CIFAR_STD, device=x_uint8.device).view(1, 3, 1, 1)
-    return (x_uint8.float() / 255.0 - mean) / std

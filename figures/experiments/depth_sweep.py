@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from figures.experiments import Context, Output, register
-from figures.experiments.trained import MODULES, RECIPES, Recipe, curves, get_trained, summary
+from figures.experiments.profiles import ESTIMATE_S, profiles
+from figures.experiments.trained import MODULES, Recipe, curves, get_trained, summary
 
 # He et al. 2015, Table 6: CIFAR-10 test error (fraction) of their ResNets, as printed.
 # ResNet-110 is their best of 5 runs (mean 6.61 +- 0.16 %). The paper's numbers, not ours.
@@ -36,13 +37,8 @@ class Config:
     recipe: Recipe = Recipe()              # how every network is trained (shared recipe)
 
 
-@register("depth_sweep", Config, modules=MODULES,
-          profiles={
-              "quick": {"depths": [8, 14], "recipe": RECIPES["quick"]},
-              "cpu": {"depths": [20, 32, 44, 56], "recipe": RECIPES["cpu"]},
-              "full": {"depths": [20, 32, 44, 56, 110], "recipe": RECIPES["full"]},
-          },
-          estimate_s={"quick": 8, "cpu": 1100, "full": 600})
+@register("depth_sweep", Config, modules=MODULES, profiles=profiles("depth_sweep"),
+          estimate_s=ESTIMATE_S["depth_sweep"])
 def run(cfg: Config, ctx: Context) -> Output:
     """Training and test error per epoch of plain and residual nets of each depth."""
     metrics: dict = {}

@@ -14,7 +14,8 @@ import torch
 
 from figures.experiments import Context, Output, register
 from figures.experiments.common import load_data, normalize
-from figures.experiments.trained import MODULES, RECIPES, Recipe, get_trained
+from figures.experiments.profiles import ESTIMATE_S, profiles
+from figures.experiments.trained import MODULES, Recipe, get_trained
 
 STAGES = ("stem", "layer1", "layer2", "layer3")
 
@@ -55,13 +56,8 @@ def to_uint8(a: np.ndarray, top: float) -> np.ndarray:
     return (np.clip(a / top, 0, 1) * 255).round().astype(np.uint8) if top > 0 else np.zeros(a.shape, np.uint8)
 
 
-@register("feature_maps", Config, modules=MODULES,
-          profiles={
-              "quick": {"depth": 14, "n_images": 3, "n_channels": 2, "recipe": RECIPES["quick"]},
-              "cpu": {"depth": 56, "recipe": RECIPES["cpu"]},
-              "full": {"depth": 56, "n_images": 6, "recipe": RECIPES["full"]},
-          },
-          estimate_s={"quick": 2, "cpu": 10, "full": 10})
+@register("feature_maps", Config, modules=MODULES, profiles=profiles("feature_maps"),
+          estimate_s=ESTIMATE_S["feature_maps"])
 def run(cfg: Config, ctx: Context) -> Output:
     """Per-stage activations of a few test images in trained residual and plain nets."""
     data = load_data(cfg.recipe.data, cfg.recipe.n_train, cfg.recipe.n_test, cfg.recipe.seed, ctx)

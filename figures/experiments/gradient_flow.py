@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from figures import models
 from figures.experiments import Context, Output, register
 from figures.experiments.common import load_data, normalize, seed_everything
-from figures.experiments.trained import MODULES, RECIPES, Recipe, conv_grad_norms, get_trained
+from figures.experiments.profiles import ESTIMATE_S, profiles
+from figures.experiments.trained import MODULES, Recipe, conv_grad_norms, get_trained
 
 # Metric paths the prose may quote: "<net>" stands for each network (plain56, resnet20, ...).
 METRICS = {
@@ -50,15 +51,8 @@ def measure(name: str, x: torch.Tensor, y: torch.Tensor, seed: int, device: str)
     return conv_grad_norms(model)
 
 
-@register("gradient_flow", Config, modules=MODULES,
-          profiles={
-              "quick": {"depths": [20, 56], "batch_size": 8, "repeats": 1, "data": "synthetic",
-                        "train_depth": 14, "recipe": RECIPES["quick"]},
-              "cpu": {"depths": [20, 56], "batch_size": 128, "repeats": 5, "recipe": RECIPES["cpu"]},
-              "full": {"depths": [20, 56, 110], "batch_size": 128, "repeats": 10,
-                       "recipe": RECIPES["full"]},
-          },
-          estimate_s={"quick": 4, "cpu": 60, "full": 30})
+@register("gradient_flow", Config, modules=MODULES, profiles=profiles("gradient_flow"),
+          estimate_s=ESTIMATE_S["gradient_flow"])
 def run(cfg: Config, ctx: Context) -> Output:
     """Gradient norm of every layer at initialization and over training, plain vs residual."""
     data = load_data(cfg.data, n_train=cfg.batch_size, n_test=10, seed=cfg.seed, ctx=ctx)

@@ -16,7 +16,8 @@ import torch
 
 from figures.experiments import Context, Output, register
 from figures.experiments.common import load_data, normalize
-from figures.experiments.trained import MODULES, RECIPES, Recipe, get_trained, summary
+from figures.experiments.profiles import ESTIMATE_S, profiles
+from figures.experiments.trained import MODULES, Recipe, get_trained, summary
 
 # Metric paths the prose may quote (flat: one Highway network).
 METRICS = {
@@ -46,13 +47,8 @@ def test_gates(model: torch.nn.Module, x: torch.Tensor, batch_size: int) -> list
     return [float(v) for v in total / len(x)]
 
 
-@register("highway_gates", Config, modules=MODULES,
-          profiles={
-              "quick": {"depth": 8, "n_images": 64, "batch_size": 64, "recipe": RECIPES["quick"]},
-              "cpu": {"depth": 20, "n_images": 1000, "recipe": RECIPES["cpu"]},
-              "full": {"depth": 56, "n_images": 10000, "batch_size": 1000, "recipe": RECIPES["full"]},
-          },
-          estimate_s={"quick": 2, "cpu": 20, "full": 10})
+@register("highway_gates", Config, modules=MODULES, profiles=profiles("highway_gates"),
+          estimate_s=ESTIMATE_S["highway_gates"])
 def run(cfg: Config, ctx: Context) -> Output:
     """Mean transform-gate value of each Highway layer over training."""
     name = f"highway{cfg.depth}"

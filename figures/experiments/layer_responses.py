@@ -17,7 +17,8 @@ import torch
 
 from figures.experiments import Context, Output, register
 from figures.experiments.common import load_data, normalize
-from figures.experiments.trained import MODULES, RECIPES, Recipe, get_trained, summary
+from figures.experiments.profiles import ESTIMATE_S, profiles
+from figures.experiments.trained import MODULES, Recipe, get_trained, summary
 
 # Metric paths the prose may quote: "<net>" stands for each network; summary holds
 # plain_over_resnet_<depth> for each depth.
@@ -72,14 +73,8 @@ def response_stds(model: torch.nn.Module, x: torch.Tensor, batch_size: int) -> l
     return [float(v) for v in (squares / count - mean * mean).clamp(min=0).sqrt()]
 
 
-@register("layer_responses", Config, modules=MODULES,
-          profiles={
-              "quick": {"depths": [8, 14], "n_images": 64, "batch_size": 64, "recipe": RECIPES["quick"]},
-              "cpu": {"depths": [20, 56], "n_images": 1000, "recipe": RECIPES["cpu"]},
-              "full": {"depths": [20, 56, 110], "n_images": 10000, "batch_size": 1000,
-                       "recipe": RECIPES["full"]},
-          },
-          estimate_s={"quick": 3, "cpu": 40, "full": 20})
+@register("layer_responses", Config, modules=MODULES, profiles=profiles("layer_responses"),
+          estimate_s=ESTIMATE_S["layer_responses"])
 def run(cfg: Config, ctx: Context) -> Output:
     """Std of each 3x3 layer's response (after BN, before ReLU/addition), trained nets."""
     data = load_data(cfg.recipe.data, cfg.recipe.n_train, cfg.recipe.n_test, cfg.recipe.seed, ctx)

@@ -18,7 +18,8 @@ import torch
 from figures import models
 from figures.experiments import Context, Output, register
 from figures.experiments.common import load_data
-from figures.experiments.trained import MODULES, RECIPES, Recipe, get_trained
+from figures.experiments.profiles import ESTIMATE_S, profiles
+from figures.experiments.trained import MODULES, Recipe, get_trained
 from figures.train import evaluate
 
 # Metric paths the prose may quote: "<net>" stands for resnet<depth> and plain<depth>.
@@ -37,13 +38,8 @@ class Config:
     recipe: Recipe = Recipe()  # how the networks were trained (shared recipe)
 
 
-@register("lesion", Config, modules=MODULES,
-          profiles={
-              "quick": {"depth": 14, "n_images": 64, "recipe": RECIPES["quick"]},
-              "cpu": {"depth": 56, "n_images": 1000, "recipe": RECIPES["cpu"]},
-              "full": {"depth": 56, "n_images": 10000, "recipe": RECIPES["full"]},
-          },
-          estimate_s={"quick": 3, "cpu": 150, "full": 30})
+@register("lesion", Config, modules=MODULES, profiles=profiles("lesion"),
+          estimate_s=ESTIMATE_S["lesion"])
 def run(cfg: Config, ctx: Context) -> Output:
     """Test error after deleting each single block, residual vs plain."""
     data = load_data(cfg.recipe.data, cfg.recipe.n_train, cfg.recipe.n_test, cfg.recipe.seed, ctx)

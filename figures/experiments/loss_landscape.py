@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 from figures.experiments import Context, Output, register
 from figures.experiments.common import load_data, normalize
-from figures.experiments.trained import MODULES, RECIPES, Recipe, get_trained
+from figures.experiments.profiles import ESTIMATE_S, profiles
+from figures.experiments.trained import MODULES, Recipe, get_trained
 
 # Metric paths the prose may quote: "<net>" stands for resnet<depth> and plain<depth>.
 METRICS = {
@@ -93,15 +94,8 @@ def convex_fraction(z: np.ndarray, h: float) -> float:
     return float(ok[np.isfinite(zxx * zyy)].mean()) if np.isfinite(zxx).any() else 0.0
 
 
-@register("loss_landscape", Config, modules=MODULES,
-          profiles={
-              "quick": {"depth": 14, "points": 5, "n_images": 32, "batch_size": 32,
-                        "recipe": RECIPES["quick"]},
-              "cpu": {"depth": 56, "points": 9, "n_images": 256, "batch_size": 256,
-                      "recipe": RECIPES["cpu"]},
-              "full": {"depth": 56, "points": 21, "n_images": 1024, "recipe": RECIPES["full"]},
-          },
-          estimate_s={"quick": 3, "cpu": 150, "full": 60})
+@register("loss_landscape", Config, modules=MODULES, profiles=profiles("loss_landscape"),
+          estimate_s=ESTIMATE_S["loss_landscape"])
 def run(cfg: Config, ctx: Context) -> Output:
     """Filter-normalized 2D loss surface around trained residual and plain nets."""
     data = load_data(cfg.recipe.data, cfg.recipe.n_train, cfg.recipe.n_test, cfg.recipe.seed, ctx)

@@ -2,9 +2,12 @@
 
 Each highway layer computes y = H(x) * T(x) + x * (1 - T(x)) with a transform
 gate T = sigmoid(conv_T(x) + b_T). H is the same two-conv body as a ResNet
-`BasicBlock` (conv-BN-ReLU-conv-BN) and a ReLU follows the mix, so highway20
-differs from resnet20 only by the gates: this is the "exclusive gating" of He
-et al. 2016 (section 3.1), the comparison the explainer draws. The gate bias
+`BasicBlock` (conv-BN-ReLU-conv-BN) and a ReLU follows the mix: this is the
+"exclusive gating" of He et al. 2016 (section 3.1), the comparison the
+explainer draws. highway20 differs from resnet20 by the gates and by its
+carry where a stage downsamples: a 1x1 projection with BN (option B), where
+resnet20 zero-pads (option A), because a gated carry needs the new width's
+channels to be real features. The gate bias
 starts negative (Srivastava et al. suggest -1 to -3) so every layer begins
 close to carrying its input through.
 

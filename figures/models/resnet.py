@@ -8,7 +8,8 @@ pooling and a linear layer to 10 classes. Three block types share it:
   the shortcut, ReLU). With `residual=False` it is the "plain" block of the
   paper's Fig. 6 left: the same layers, no addition.
 - `PreActBlock`: He et al. 2016 ("Identity Mappings"), BN-ReLU-conv-BN-ReLU-conv
-  then add; the network ends with BN-ReLU before pooling.
+  then add; the stem is a bare conv (its output is normalised by the first
+  block's BN) and the network ends with BN-ReLU before pooling.
 
 Every 3x3 conv is followed (post-act) or preceded (pre-act) by its own named BN
 (`bn1`, `bn2`) so forward hooks can read per-layer responses (He et al. 2015,
@@ -131,6 +132,7 @@ class CifarResNet(nn.Module):
             # A projection would add parameters that a plain net never uses.
             raise ValueError("plain networks have no shortcuts; use shortcut='A'")
         self.depth = 6 * n + 2
+        self.preact = block.preact
         self.conv1 = conv3x3(3, width)
         # Post-act nets normalise the stem; pre-act nets normalise before the head.
         self.bn1 = nn.Identity() if block.preact else nn.BatchNorm2d(width)
@@ -152,7 +154,9 @@ class CifarResNet(nn.Module):
         init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.conv1(x)
+        if not self.preact:  # pre-act: no ReLU on the un-normalised stem (He et al. 2016)
+            x = self.relu(self.bn1(x))
         x = self.layer3(self.layer2(self.layer1(x)))
         x = self.relu(self.bn_final(x))
         return self.fc(torch.flatten(self.avgpool(x), 1))

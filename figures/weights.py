@@ -1,0 +1,189 @@
+"""Trained networks, keyed by what made them, and kept in git.
+
+    figures/weights/<name>-<key16>.pt    half-precision weights, history, probes
+    figures/weights/MANIFEST.json        per file: network, key, sha256, recipe, cost
+
+A network's key (`model_key`) hashes only what decides its weights: its name,
+the recipe, the syntax trees of the code that builds, feeds and trains it
+(the model files it is defined in, figures.train, figures.networks and the
+batching part of figures.data) and the major versions of torch and numpy.
+Comments, docstrings and formatting do not enter it, nor does the machine: a
+network trained on a GPU or another CPU is the same network, and its
+provenance says where it ran. Editing highway.py makes the Highway nets
+stale and no other; editing resnet.py makes every net that imports it stale.
+
+Weights are stored in half precision (about 2 bytes a parameter). Analyses
+always run on the rounded weights, also right after training, so a result is
+the same whether its networks were just trained or loaded from git.
+"""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import importlib.util
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+from figures import store
+from figures.store import canonical_json, library_versions, sha256
+
+ROOT = Path(__file__).resolve().parent / "weights"
+MANIFEST = "MANIFEST.json"
+# Besides the model files: the trainer, the network recipes, and what batches the data.
+TRAINING_SOURCES: dict[str, tuple[str, ...] | None] = {
+    "figures.networks": None,
+    "figures.train": None,
+    "figures.data": ("Loader", "augment", "normalize", "subset", "MEAN", "STD"),
+}
+
+
+# The module that defines each family's class, by name prefix (a test checks it
+# against the built models), so that keys are computed without importing torch.
+FAMILY_MODULES = (("preact_resnet", "figures.models.resnet"), ("resnet", "figures.models.resnet"),
+                  ("plain", "figures.models.resnet"), ("highway", "figures.models.highway"),
+                  ("densenet", "figures.models.densenet"))
+
+
+def model_files(name: str) -> list[str]:
+    """The figures.models modules network `name` is built from: the module of its
+    class and every figures.models module that one imports, transitively."""
+    start = next((m for prefix, m in FAMILY_MODULES if name.startswith(prefix)), None)
+    if start is None:
+        raise ValueError(f"unknown model {name!r}")
+    seen: list[str] = []
+    todo = [start]
+    while todo:
+        mod = todo.pop()
+        if mod in seen:
+            continue
+        seen.append(mod)
+        todo += _model_imports(mod)
+    return sorted(seen)
+
+
+def _model_imports(module: str) -> list[str]:
+    spec = importlib.util.find_spec(module)
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    package = module.rsplit(".", 1)[0]
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = (package if node.level == 1 else "") + ("." if node.level and node.module else "")
+            target = base + (node.module or "") if node.level else node.module
+            if target and target.startswith("figures.models."):
+                out.append(target)
+            elif node.level == 1 and not node.module:  # from . import x
+                out += [f"{package}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            out += [a.name for a in node.names if a.name.startswith("figures.models.")]
+    return out
+
+
+def model_sources(name: str) -> dict[str, str]:
+    """{module: syntax-tree hash} of every source that decides network `name`'s weights."""
+    out = {m: store.module_source_hash(m) for m in model_files(name)}
+    for module, names in TRAINING_SOURCES.items():
+        out[module] = store.module_source_hash(module, names)
+    return out
+
+
+def model_key(name: str, recipe: Any) -> str:
+    """The key of network `name` trained with `recipe` (a Recipe or its dict)."""
+    if dataclasses.is_dataclass(recipe):
+        recipe = dataclasses.asdict(recipe)
+    return sha256(canonical_json({"name": name, "recipe": dict(recipe),
+                                  "sources": model_sources(name), "libraries": library_versions()}))
+
+
+def file_name(name: str, key: str) -> str:
+    return f"{name}-{key[:16]}.pt"
+
+
+class WeightStore:
+    """A folder of trained networks and their manifest; only this class writes it."""
+
+    def __init__(self, root: Path = ROOT):
+        self.root = Path(root)
+
+    def manifest(self) -> dict[str, dict]:
+        try:
+            return json.loads((self.root / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def has(self, name: str, key: str) -> bool:
+        entry = self.manifest().get(file_name(name, key))
+        return bool(entry) and entry.get("key") == key and (self.root / file_name(name, key)).exists()
+
+    def load(self, name: str, key: str) -> dict | None:
+        """{"model": state_dict (float32), "history": dict, "probes": list}, or None when
+        absent, or when the file does not match the sha256 the manifest holds."""
+        import torch
+
+        path = self.root / file_name(name, key)
+        entry = self.manifest().get(path.name)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        if not entry or entry.get("key") != key or entry.get("sha256") != sha256(raw):
+            return None
+        saved = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        return {"model": _as_float(saved["model"]), "history": saved["history"],
+                "probes": json.loads(saved["probes"]), "data": saved.get("data", {})}
+
+    def save(self, name: str, key: str, model_state: Mapping, history: dict, probes: list,
+             data: dict, meta: dict) -> dict:
+        """Store a trained network; returns its state as `load` will give it back."""
+        import torch
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        half = {k: (v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu())
+                for k, v in model_state.items()}
+        buf = io.BytesIO()
+        torch.save({"model": half, "history": history, "probes": json.dumps(probes), "data": data}, buf)
+        raw = buf.getvalue()
+        path = self.root / file_name(name, key)
+        _atomic_write(path, raw)
+        manifest = self.manifest()
+        manifest[path.name] = {"name": name, "key": key, "sha256": sha256(raw), "bytes": len(raw),
+                               "data": data, **meta}
+        _atomic_write(self.root / MANIFEST,
+                      (json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode("utf-8"))
+        return {"model": _as_float(half), "history": history, "probes": probes, "data": data}
+
+    def prune(self, keep: set[str]) -> list[str]:
+        """Delete stored networks whose file names are not in `keep`; returns their names."""
+        manifest = self.manifest()
+        gone = sorted(set(manifest) - keep)
+        for fname in gone:
+            (self.root / fname).unlink(missing_ok=True)
+            del manifest[fname]
+        if gone:
+            _atomic_write(self.root / MANIFEST,
+                          (json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode("utf-8"))
+        return gone
+
+
+def _as_float(state: Mapping) -> dict:
+    return {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

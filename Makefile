@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: all site build test figures serve check bench bench-build clean distclean browser-deps media-deps
+.PHONY: all site build test figures campaign serve check bench bench-build clean distclean browser-deps media-deps
 
 all: site
 
@@ -24,6 +24,13 @@ site build: $(STAMP) media-deps
 
 figures: $(STAMP)
 	$(PY) build.py figures
+
+# Train the profile's missing networks in the background, one at a time, committing each
+# as it finishes (a stopped campaign resumes from its last epoch): `make campaign PROFILE=...`
+campaign: $(STAMP)
+	@mkdir -p .cache
+	nohup $(PY) build.py train $(if $(PROFILE),--profile $(PROFILE)) --commit > .cache/campaign.log 2>&1 &
+	@echo "training in the background; follow it with: tail -f .cache/campaign.log"
 
 serve: $(STAMP)
 	$(PY) build.py serve $(if $(PORT),--port $(PORT))

@@ -3,7 +3,9 @@
 The baseline is how most CIFAR tutorials train: a torch.utils.data.DataLoader
 over a Dataset that crops, flips and converts each image on the CPU, fp32,
 batch 128, default memory layout. Ours keeps the data on the device as uint8,
-augments whole batches there, and uses bf16 autocast + channels_last on CUDA.
+augments whole batches there, runs channels_last, and is timed twice: fp32,
+and bf16 autocast (where the device has native bf16: CUDA, AMX or AVX512-BF16).
+Each of our runs alternates epoch by epoch with its own baseline run.
 
     python bench/train_bench.py                  # CPU: 512 images, 2 epochs each
     python bench/train_bench.py --epochs 3 --n-train 0 --model resnet110
@@ -105,6 +107,8 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2 if cuda else 0,
                    help="baseline DataLoader workers (tutorials use 2; CPU default 0 leaves the cores to compute)")
     p.add_argument("--compile", action="store_true", help="torch.compile our model")
+    p.add_argument("--force-bf16", action="store_true",
+                   help="also time bf16 where the device has no native bf16 (emulated: slow)")
     p.add_argument("--synthetic", action="store_true", help="random images even if CIFAR-10 is found")
     args = p.parse_args()
 
@@ -128,33 +132,52 @@ def main() -> None:
     print(f"model:  {args.model}, {count_parameters(build(args.model)) / 1e6:.2f}M params, "
           f"{flops / 1e9:.3f} GFLOP forward per image (FlopCounterMode); training ~3x forward")
 
-    torch.manual_seed(0)
-    np.random.seed(0)
-    base = Baseline(build(args.model), data, args.epochs, args.workers, device)
-    torch.manual_seed(0)
-    cfg = TrainConfig(epochs=args.epochs, batch_size=128, compile=args.compile, eval_every=args.epochs)
-    # Epochs alternate, ours then the baseline's (run from on_epoch), so both see the
-    # same machine load; train() also turns on cudnn.benchmark, which both then use.
-    history = train(build(args.model), data, cfg, device=device, progress=False, on_epoch=base.epoch)
-    ours, base = [e.seconds for e in history.epochs], base.seconds
+    import figures.train as train_mod
 
+    native = train_mod.native_bf16(device)
+    precisions = ["fp32"] + (["bf16"] if native or args.force_bf16 else [])
     n = len(data.train_y)
     peak_txt = f"{peak:g}" if peak else "unknown"
-    print(f"\nours: data on device, batch augmentation{', bf16 autocast, channels_last' if cuda else ''}"
+    print(f"\nours: data on device, batch augmentation, channels_last; bf16 autocast in the bf16 run"
+          f"{'' if native else ' (no native bf16 here: oneDNN emulates it)'}"
           f"{', torch.compile' if args.compile else ''}; baseline: DataLoader({args.workers} workers), "
-          "per-image CPU transforms, fp32 (TF32 convs on CUDA)")
-    print(f"{'epoch':>5} | {'ours s':>8} | {'base s':>8} | {'speed-up':>8} | {'ours img/s':>10} | "
-          f"{'base img/s':>10} | {'ours TFLOP/s':>12} | {'base TFLOP/s':>12} | bf16 peak TFLOP/s")
-    for i, (a, b) in enumerate(zip(ours, base), 1):
-        ta, tb = 3 * flops * n / a / 1e12, 3 * flops * n / b / 1e12
-        share = f"{peak_txt} ({100 * ta / peak:.1f}% / {100 * tb / peak:.1f}%)" if peak else peak_txt
-        print(f"{i:>5} | {a:>8.2f} | {b:>8.2f} | {b / a:>7.2f}x | {n / a:>10.0f} | {n / b:>10.0f} | "
-              f"{ta:>12.4f} | {tb:>12.4f} | {share}")
-    if len(ours) > 1:
-        a, b = sum(ours[1:]) / len(ours[1:]), sum(base[1:]) / len(base[1:])
-        print(f"after the first epoch (warm-up excluded): ours {a:.2f} s, baseline {b:.2f} s, "
-              f"speed-up {b / a:.2f}x")
-
+          "per-image CPU transforms, fp32 (TF32 convs on CUDA), default memory layout")
+    if not native and not args.force_bf16:
+        print("no native bf16 on this device (AMX or AVX512-BF16 on CPUs): the bf16 run is skipped; "
+              "--force-bf16 times oneDNN's emulation")
+    summary = []
+    for prec in precisions:
+        # Each run of ours is paired with a fresh baseline, epochs alternating (the baseline's
+        # runs from on_epoch), so both see the same machine load.
+        real = train_mod.native_bf16
+        train_mod.native_bf16 = lambda d, p=prec: p == "bf16"
+        try:
+            torch.manual_seed(0)
+            np.random.seed(0)
+            base = Baseline(build(args.model), data, args.epochs, args.workers, device)
+            torch.manual_seed(0)
+            cfg = TrainConfig(epochs=args.epochs, batch_size=128, compile=args.compile,
+                              eval_every=args.epochs)
+            history = train(build(args.model), data, cfg, device=device, progress=False,
+                            on_epoch=base.epoch)
+        finally:
+            train_mod.native_bf16 = real
+        ours, theirs = [e.seconds for e in history.epochs], base.seconds
+        steps = history.epochs[0].steps
+        m = steps * 128  # ours trains full batches only; the baseline all n images
+        print(f"\n{prec}: {'epoch':>5} | {'ours s':>8} | {'base s':>8} | {'ours img/s':>10} | "
+              f"{'base img/s':>10} | {'speed-up':>8} | {'ours TFLOP/s':>12} | bf16 peak TFLOP/s")
+        for i, (a, b) in enumerate(zip(ours, theirs), 1):
+            ta = 3 * flops * m / a / 1e12
+            share = f"{peak_txt} ({100 * ta / peak:.1f}%)" if peak else peak_txt
+            print(f"{prec}: {i:>5} | {a:>8.2f} | {b:>8.2f} | {m / a:>10.0f} | {n / b:>10.0f} | "
+                  f"{(m / a) / (n / b):>7.2f}x | {ta:>12.4f} | {share}")
+        if len(ours) > 1:
+            a, b = sum(ours[1:]) / len(ours[1:]), sum(theirs[1:]) / len(theirs[1:])
+            summary.append((prec, m / a, n / b))
+    for prec, a, b in summary:
+        print(f"after the first epoch (warm-up excluded), {prec}: ours {a:.0f} img/s, "
+              f"tutorial loop {b:.0f} img/s, speed-up {a / b:.2f}x")
 
 if __name__ == "__main__":
     main()

@@ -99,10 +99,13 @@ def render_figure(name: str, result: StoredResult, cache_dir: Path) -> RenderedF
 
 def provenance_card(result: StoredResult) -> dict:
     p = result.provenance
-    fields = ["experiment", "profile", "device", "cpu_model", "threads", "torch", "cuda", "data", "n_train",
-              "n_test", "seed", "models",
+    fields = ["experiment", "profile", "device", "cpu_model", "threads", "precision", "torch", "cuda",
+              "data", "data_sha256", "n_train", "n_test", "seed", "models", "trained",
               "commit", "code_hash", "started", "wall_time_s", "command"]
-    return {k: p[k] for k in fields if k in p and p[k] not in ("", None)}
+    card = {k: p[k] for k in fields if k in p and p[k] not in ("", None)}
+    if isinstance(card.get("trained"), dict):  # per network: epochs, steps, precision, processor
+        card["trained"] = "; ".join(f"{k}: {v}" for k, v in card["trained"].items())
+    return card
 
 
 def _svg_size(svg: bytes) -> tuple[int, int] | None:

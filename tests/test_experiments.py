@@ -27,11 +27,38 @@ NAMES = ("architectures", "depth_sweep", "feature_maps", "gradient_flow", "highw
          "layer_responses", "lesion", "loss_landscape")
 
 
+class Results(dict):
+    """{experiment: StoredResult}, and the store they are in."""
+    store: ResultStore
+
+
 @pytest.fixture(scope="session")
 def quick_results(tmp_path_factory):
     root = tmp_path_factory.mktemp("experiments")
     store = ResultStore(root / "results")
-    return {name: runner.run_one(store, name, "quick", root, progress=False) for name in NAMES}
+    out = Results({name: runner.run_one(store, name, "quick", root, progress=False) for name in NAMES})
+    out.store = store
+    return out
+
+
+def test_quick_experiments_use_exactly_the_campaign_networks(quick_results):
+    """The campaign's list of the quick profile's networks is what the experiments analysed."""
+    from figures.experiments.profiles import NETWORKS
+
+    used = set().union(*(r.provenance["networks"] for r in quick_results.values()))
+    assert sorted(used) == sorted(NETWORKS["quick"])
+
+
+def test_editing_a_model_file_makes_exactly_the_results_using_its_nets_stale(quick_results, monkeypatch):
+    import figures.store as store_mod
+
+    assert all(s.fresh for s in runner.status(quick_results.store, NAMES, "quick"))
+    real = store_mod.module_source_hash
+    monkeypatch.setattr(store_mod, "module_source_hash",  # as if highway.py's code had changed
+                        lambda m, n=None: real(m, n) + ("*" if m == "figures.models.highway" else ""))
+    stale = {s.name: s.reason for s in runner.status(quick_results.store, NAMES, "quick") if not s.fresh}
+    assert stale == {"architectures": "networks changed: highway8",
+                     "highway_gates": "networks changed: highway8"}
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,214 @@
+"""Reference networks: keys that change with exactly the code that made them, committed
+weights that load without training, and the bf16 path against fp32."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import figures.store as store_mod
+from conftest_data import random_data
+from figures import campaign, models, networks, weights
+from figures.experiments import Context, load_all
+from figures.experiments.profiles import NETWORKS, PROFILES, RECIPES
+from figures.networks import Recipe, make_model
+from figures.store import code_tree, module_source_hash
+from figures.train import TrainConfig, train
+
+QUICK = Recipe(**RECIPES["quick"])
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_code_tree_ignores_comments_docstrings_and_layout_but_not_code():
+    a = 'def f(x):\n    """Doc."""\n    # why\n    return  x + 1\n'
+    b = "def f(x): return (x+1)  # reformatted\n"
+    assert code_tree(a) == code_tree(b)
+    assert code_tree(a) != code_tree("def f(x):\n    return x + 2\n")
+    assert code_tree(a) != code_tree("def f(y):\n    return y + 1\n")
+    # a module docstring goes too, a string statement elsewhere stays
+    assert code_tree('"""Module."""\nX = 1\n') == code_tree("X = 1\n")
+    assert code_tree('X = 1\n"not a docstring"\n') != code_tree("X = 1\n")
+
+
+def test_code_tree_picks_named_definitions():
+    src = "A = 1\n\ndef f():\n    return A\n\ndef g():\n    return 2\n"
+    assert code_tree(src, ["f"]) == code_tree("def f():\n    return A\n")
+    assert code_tree(src, ["f"]) == code_tree(src.replace("return 2", "return 3"), ["f"])
+    with pytest.raises(KeyError, match="h"):
+        code_tree(src, ["h"])
+
+
+def test_family_modules_name_the_class_each_factory_builds():
+    for name in list(models.FACTORIES) + ["resnet8", "plain14", "preact_resnet8", "highway8", "densenet7"]:
+        if name == "resnet1202":
+            continue  # 19M parameters: slow to build, same class as resnet20
+        assert weights.model_files(name)[0] == type(make_model(name)).__module__ or \
+            type(make_model(name)).__module__ in weights.model_files(name), name
+    assert weights.model_files("highway20") == ["figures.models.highway", "figures.models.resnet"]
+    assert weights.model_files("resnet20") == ["figures.models.resnet"]
+
+
+def test_editing_one_model_file_changes_exactly_its_networks_keys(monkeypatch):
+    names = ["resnet20", "plain20", "preact_resnet20", "highway20", "densenet22"]
+    before = {n: weights.model_key(n, QUICK) for n in names}
+    real = store_mod.module_source_hash
+
+    def edit(target):
+        monkeypatch.setattr(store_mod, "module_source_hash",
+                            lambda m, n=None: real(m, n) + ("*" if m == target else ""))
+        return {n for n in names if weights.model_key(n, QUICK) != before[n]}
+
+    assert edit("figures.models.highway") == {"highway20"}
+    assert edit("figures.models.densenet") == {"densenet22"}
+    assert edit("figures.models.resnet") == set(names)  # highway and densenet import it
+    assert edit("figures.train") == set(names)
+    assert edit("figures.data") == set(names)
+    assert edit("figures.plotstyle") == set()
+
+
+def test_key_depends_on_recipe_and_name_not_on_device_or_data_copy():
+    k = weights.model_key("resnet20", QUICK)
+    assert weights.model_key("resnet20", dataclasses.asdict(QUICK)) == k  # Recipe or its dict
+    assert weights.model_key("resnet20", dataclasses.replace(QUICK, epochs=3)) != k
+    assert weights.model_key("resnet32", QUICK) != k
+
+
+def test_data_key_covers_batching_code_only():
+    full = module_source_hash("figures.data")
+    batching = module_source_hash("figures.data", weights.TRAINING_SOURCES["figures.data"])
+    assert full != batching  # decoding and finding the data set are not in a network's key
+
+
+def test_weight_store_round_trip_is_half_precision_and_verified(tmp_path):
+    store = weights.WeightStore(tmp_path)
+    model = make_model("resnet8")
+    got = store.save("resnet8", "k" * 64, model.state_dict(), {"h": 1}, [{"epoch": 0}],
+                     {"data": "synthetic"}, {"epochs": 1})
+    loaded = store.load("resnet8", "k" * 64)
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point():
+            assert torch.equal(loaded["model"][name], tensor.half().float()), name
+            assert torch.equal(got["model"][name], loaded["model"][name])
+    assert loaded["probes"] == [{"epoch": 0}] and loaded["data"] == {"data": "synthetic"}
+    entry = store.manifest()["resnet8-kkkkkkkkkkkkkkkk.pt"]
+    assert entry["key"] == "k" * 64 and entry["bytes"] == (tmp_path / "resnet8-kkkkkkkkkkkkkkkk.pt").stat().st_size
+    # a file that does not match its manifest entry is not loaded
+    path = tmp_path / "resnet8-kkkkkkkkkkkkkkkk.pt"
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    assert store.load("resnet8", "k" * 64) is None
+    assert store.load("resnet8", "j" * 64) is None
+
+
+def test_committed_network_is_loaded_never_trained(tmp_path, monkeypatch):
+    from figures.experiments import trained
+
+    ctx = Context(progress=False, weights=tmp_path / "w", models=tmp_path / "cache")
+    recipe = dataclasses.replace(QUICK, data="synthetic")
+    trained._MEMO.clear()
+    first = trained.get_trained("resnet8", recipe, ctx)
+    assert not first.from_cache
+    assert (tmp_path / "cache" / weights.MANIFEST).exists()  # synthetic data: the local cache
+    trained._MEMO.clear()
+    monkeypatch.setattr(trained, "train_network", lambda *a, **k: pytest.fail("trained again"))
+    again = trained.get_trained("resnet8", recipe, Context(progress=False, models=tmp_path / "cache"))
+    assert again.from_cache
+    # analyses see the same (rounded) weights whether just trained or loaded
+    for (n, a), (_, b) in zip(first.model.state_dict().items(), again.model.state_dict().items()):
+        assert torch.equal(a, b), n
+    assert ctx.facts["networks"]["resnet8"] == weights.model_key("resnet8", recipe)
+    assert "2 epochs" in ctx.facts["trained"]["resnet8"] and "fp32" in ctx.facts["trained"]["resnet8"]
+    trained._MEMO.clear()
+
+
+def test_committed_results_use_exactly_their_profiles_networks():
+    """The campaign's list of each profile's networks is what its stored results analysed
+    (the quick profile is checked on a real run in test_experiments)."""
+    from figures.store import ResultStore
+
+    results = ResultStore(REPO / "figures" / "results")
+    checked = 0
+    for profile in set(NETWORKS) - {"quick"}:
+        stored = [results.load(name, profile) for name in PROFILES]
+        if None in stored or any("networks" not in s.provenance for s in stored):
+            continue  # this profile's campaign has not finished yet
+        used = set().union(*(s.provenance["networks"] for s in stored))
+        assert sorted(used) == sorted(NETWORKS[profile]), profile
+        checked += 1
+    assert checked  # the article's profile at least
+
+
+def test_campaign_plan_tells_trained_missing_and_partial(tmp_path, monkeypatch):
+    store = weights.WeightStore(tmp_path)
+    recipe = Recipe(**RECIPES["cifar10-10ep"])
+    key = weights.model_key("resnet20", recipe)
+    store.save("resnet20", key, make_model("resnet20").state_dict(), {}, [], {},
+               {"recipe": dataclasses.asdict(recipe), "epochs": 10, "train_seconds": 600.0,
+                "images_per_second": 900.0, "precision": ["fp32"], "hosts": ["Test CPU"],
+                "final": {"test_error": 0.1}})
+    (tmp_path / "partial").mkdir()
+    (tmp_path / "partial" / weights.file_name("plain20", weights.model_key("plain20", recipe))
+     .replace(".pt", ".ckpt")).write_bytes(b"x")
+    states = {s.name: s for s in campaign.plan("cifar10-10ep", store)}
+    assert states["resnet20"].state == "trained" and "fp32 on Test CPU" in states["resnet20"].detail
+    assert "test error 10.0%" in states["resnet20"].detail
+    assert states["plain20"].state == "partial"
+    assert states["resnet56"].state == "missing"
+    # speed measured on resnet20 estimates the deeper nets: ~56/20 slower per image
+    assert states["resnet56"].seconds == pytest.approx(10 * 50_000 / (900 * 20 / 56) * 1.08)
+    # a network trained under another key (its code changed) is stale
+    monkeypatch.setattr(campaign, "model_key", lambda n, r: "z" * 64)
+    assert campaign.plan("cifar10-10ep", store)[0].state == "stale"
+
+
+def test_bf16_cpu_path_follows_fp32(monkeypatch):
+    """bf16 autocast (as on an AMX or AVX512-BF16 CPU) against fp32, same seed and batches.
+
+    Tolerance: bf16 keeps 8 mantissa bits, a relative rounding of 2^-9 ~ 0.2% per operation;
+    through a 20-layer net and 3 epochs of SGD the per-epoch mean loss drifts further, and on
+    random labels of 64 images the loss moves by ~0.3 nats over the run. We ask that every
+    epoch's loss agree within 0.05 nats (a sixth of that movement) and that both curves fall."""
+    import figures.train as train_mod
+
+    data = random_data()
+    cfg = TrainConfig(epochs=3, batch_size=16, lr=0.05, seed=0)
+    curves = {}
+    for prec in ("fp32", "bf16"):
+        monkeypatch.setattr(train_mod, "native_bf16", lambda device, p=prec: p == "bf16")
+        torch.manual_seed(0)
+        h = train(models.build("resnet20", width=8), data, cfg, progress=False)
+        assert {e.precision for e in h.epochs} == {prec}
+        curves[prec] = [e.train_loss for e in h.epochs]
+    assert curves["bf16"] != curves["fp32"]  # the bf16 path really ran in bf16
+    for a, b in zip(curves["fp32"], curves["bf16"]):
+        assert abs(a - b) < 0.05, curves
+    assert curves["bf16"][-1] < curves["bf16"][0] and curves["fp32"][-1] < curves["fp32"][0]
+
+
+def test_training_uses_full_batches_only():
+    from figures.data import Loader
+
+    data = random_data()
+    n = len(data.train_y)
+    loader = Loader(data.train_x, data.train_y, 24, train=True, drop_last=True)
+    sizes = [len(y) for _, y in loader]
+    assert sizes == [24] * (n // 24) and loader.images_per_epoch == 24 * (n // 24)
+    h = train(models.build("resnet20", width=8), data,
+              TrainConfig(epochs=1, batch_size=24, seed=0), progress=False)
+    assert h.epochs[0].steps == n // 24
+
+
+def test_manifest_of_committed_weights_matches_the_files():
+    """Every committed network file is in the manifest with its sha256, and the reverse."""
+    manifest = weights.WeightStore().manifest()
+    files = {p.name for p in weights.ROOT.glob("*.pt")}
+    assert set(manifest) == files
+    for fname, entry in manifest.items():
+        assert weights.file_sha256(weights.ROOT / fname) == entry["sha256"], fname
+        assert fname == weights.file_name(entry["name"], entry["key"])
+    assert sum(e["bytes"] for e in manifest.values()) <= 25 * 2**20  # the whole set: <= 25 MB
+    json.dumps(manifest)

@@ -27,9 +27,12 @@ figures: $(STAMP)
 
 # Train the profile's missing networks in the background, one at a time, committing each
 # as it finishes (a stopped campaign resumes from its last epoch): `make campaign PROFILE=...`
+# OMP_WAIT_POLICY=PASSIVE: torch's OpenMP threads sleep at barriers instead of spinning, so a
+# busy machine (tests, a browser) slows training by its share of the cores, not several times over.
 campaign: $(STAMP)
 	@mkdir -p .cache
-	nohup $(PY) build.py train $(if $(PROFILE),--profile $(PROFILE)) --commit > .cache/campaign.log 2>&1 &
+	OMP_WAIT_POLICY=PASSIVE nohup $(PY) build.py train $(if $(PROFILE),--profile $(PROFILE)) --commit \
+	  > .cache/campaign.log 2>&1 &
 	@echo "training in the background; follow it with: tail -f .cache/campaign.log"
 
 serve: $(STAMP)

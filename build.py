@@ -14,7 +14,8 @@
 
 Quiet by default (one line per command); -v/--verbose adds each stage's time,
 -q/--quiet prints only errors. Every author error is printed as one line
-`file:line: message` with exit code 1.
+`file:line: message` with exit code 1; a bug of ours says so in one line, exit
+code 2, with its traceback in .cache/error.log (and on stderr with -v).
 """
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def cmd_figures(args) -> int:
     store = ResultStore(project.results)
     names = sorted(experiments.load_all())
     if args.only:
-        names = [experiments.get(n).name for n in args.only]
+        names = [_experiment(n).name for n in args.only]
     states = freshness.status(store, names, profile, project.cache)
     if args.list:
         for s in states:
@@ -89,7 +90,7 @@ def cmd_figures(args) -> int:
         return 0
     force = set(args.force or ())
     for name in force:
-        experiments.get(name)  # unknown name -> clear error
+        _experiment(name)
     todo = [s for s in freshness.status(store, sorted(force | {s.name for s in states if not s.fresh}), profile,
                                         project.cache, force)
             if not s.fresh or s.name in force]
@@ -109,6 +110,16 @@ def cmd_figures(args) -> int:
     return 0
 
 
+def _experiment(name: str):
+    from figures import experiments
+    from sitegen.errors import BuildError
+
+    try:
+        return experiments.get(name)
+    except KeyError as e:  # "unknown experiment 'x'; known: ..."
+        raise BuildError(str(e.args[0])) from None
+
+
 def cmd_train(args) -> int:
     from figures import campaign
 
@@ -116,6 +127,12 @@ def cmd_train(args) -> int:
     if args.list:
         _print_networks(campaign.plan(profile), profile)
         return 0
+    known = sorted(s.name for s in campaign.plan(profile)) if args.only else []
+    for name in args.only or ():
+        if name not in known:
+            from sitegen.errors import BuildError
+
+            raise BuildError(f"train --only {name}: no such network in the {profile} profile; known: {', '.join(known)}")
     done = campaign.train_missing(profile, args.only, commit=args.commit, progress=not args.quiet,
                                   log=lambda m: _say(args, m))
     _say(args, f"trained {len(done)} network(s): {', '.join(done) or 'none was missing'}")
@@ -175,7 +192,7 @@ def _wait_flag(p: argparse.ArgumentParser) -> None:
                    help="if another build holds the lock, wait (for ever, or SECONDS) instead of refusing")
 
 
-def main(argv: list[str] | None = None) -> int:
+def make_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__, parents=[common],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -211,8 +228,37 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("clean", parents=[common], help="remove site/ and the build caches (results are kept)")
     _wait_flag(p)
     p.set_defaults(func=cmd_clean)
+    return parser
 
-    args = parser.parse_args(argv)
+
+# the figures package's own errors (missing data set, divergence, bad config) are the author's
+AUTHOR_ERRORS = {"DataError", "Divergence", "ConfigError"}
+
+
+def report_bug(e: BaseException, args) -> int:
+    """A bug of ours, not the author's: one line that says so, the traceback in
+    .cache/error.log (and on stderr with -v), exit 2."""
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(e))
+    log = Path(args.root) / ".cache" / "error.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(text, encoding="utf-8")
+    except OSError:
+        log = Path(tempfile.gettempdir()) / "resnet-explainer-error.log"
+        log.write_text(text, encoding="utf-8")
+    if args.verbose:
+        print(text, end="", file=sys.stderr)
+    message = " ".join(str(e).split())[:300]
+    print(f"error: bug in the site generator, not in your files ({type(e).__name__}: {message}); "
+          f"traceback in {log}; please report it", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
     args.quiet = getattr(args, "quiet", False)
     args.profile = getattr(args, "profile", None)
     args.verbose = getattr(args, "verbose", False) and not args.quiet
@@ -227,17 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted; the previous site and stored results are unchanged", file=sys.stderr)
         return 130
     except Exception as e:
-        # the figures package's own errors (missing data set, divergence, bad config) are the
-        # author's to fix; anything else is our bug: one line, the traceback with --verbose
-        if args.verbose:
-            raise
-        message = " ".join(str(e).strip("'\"").split())
-        if type(e).__name__ in {"DataError", "Divergence", "ConfigError", "KeyError"}:
-            print(f"error: {message}", file=sys.stderr)
+        if type(e).__name__ in AUTHOR_ERRORS:
+            print(f"error: {' '.join(str(e).strip(chr(39) + chr(34)).split())}", file=sys.stderr)
             return 1
-        print(f"error: internal error ({type(e).__name__}: {message}); rerun with --verbose for the traceback",
-              file=sys.stderr)
-        return 2
+        return report_bug(e, args)
 
 
 if __name__ == "__main__":

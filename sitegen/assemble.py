@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .bibliography import Reference
 from .chapters import Chapter
-from .errors import BuildError, line_of
+from .errors import BuildError
 from .figure_render import RenderedFigure, figure_html
 from .results import FIGURE_SLOT
 
@@ -20,6 +20,9 @@ CITATION = re.compile(r'<span class="citation" data-cites="([^"]*)"'
 XREF = re.compile(r'<a class="xref" data-ref="([^"]*)"></a>')
 EQUATION = re.compile(r'<span class="equation" data-label="([^"]*)">')
 TABLE = re.compile(r'<table([^>]*)>\s*<caption>')  # captioned tables are numbered
+HEADING = re.compile(r'<section id="([^"]+)"([^>]*)>\s*<h[1-6][^>]*>(.*?)</h[1-6]>', re.S)
+CODE = re.compile(r"<(pre|code)\b.*?</\1>", re.S)
+UNDEFINED_NOTE = re.compile(r"\[\^([^\]\s]+)\]")  # left as text by pandoc: no such note
 KINDS = {"fig": "Figure", "eq": "Equation", "tbl": "Table", "sec": "Section"}
 
 
@@ -29,10 +32,17 @@ class Numbering:
     figures: list[tuple[int, str]] = field(default_factory=list)      # (number, name)
     tables: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # chapter -> [(anchor, number)]
     citation_order: list[str] = field(default_factory=list)
+    ambiguous: dict[str, str] = field(default_factory=dict)  # sec label -> why a reference to it is an error
+    where: dict[str, Chapter] = field(default_factory=dict)  # label -> the chapter that defines it
 
 
 def anchor_of(label: str) -> str:
     return re.sub(r"[^\w-]", "-", label)
+
+
+def key_pattern(prefix: str, key: str) -> re.Pattern:
+    """`@key` as pandoc reads it: not the start of a longer key (@eq:block is not @eq:blocks)."""
+    return re.compile(re.escape(prefix + key) + r"(?![\w]|[:.#$%&\-+?<>~/]\w)")
 
 
 def cited_keys(chapters: list[Chapter]) -> list[str]:
@@ -52,37 +62,109 @@ def check_citations(chapters: list[Chapter], known: set[str], bib_name: str) -> 
             for key in m.group(1).split():
                 if key not in known:
                     raise BuildError(f"unknown citation @{key}: not in {bib_name}", ch.path,
-                                     line_of(ch.markdown, "@" + key, ch.body_line))
+                                     ch.line_of(key_pattern("@", key)))
+
+
+def check_footnotes(ch: Chapter) -> None:
+    """Pandoc prints a reference to an undefined footnote as literal text."""
+    text = CODE.sub("", ch.html)
+    if m := UNDEFINED_NOTE.search(text):
+        raise BuildError(f"footnote [^{m.group(1)}] is not defined; add a line `[^{m.group(1)}]: its text`",
+                         ch.path, ch.line_of(f"[^{m.group(1)}]"))
+
+
+def _label_twice(kind: str, label: str, ch: Chapter, n: Numbering, nth: int) -> BuildError:
+    other = n.where[label]
+    also = "" if other is ch else f" (first in {other.path.name})"
+    return BuildError(f"{kind} label {label} is used twice{also}; give each its own label", ch.path,
+                      ch.line_of(re.compile(r"\{#" + re.escape(label) + r"[\s}]"), nth if other is ch else 1))
+
+
+def number_sections(chapters: list[Chapter], n: Numbering) -> None:
+    """`sec:` labels: each chapter's slug and each heading's id. Two headings with
+    the same text get distinct anchors (pandoc adds -1, chapters add their slug);
+    only a reference that could mean either of them is an error."""
+    owners: dict[str, list[tuple[str, str, Chapter]]] = {}
+    texts: dict[str, list[Chapter]] = {}
+    label_text: dict[str, str] = {}
+    anchors: dict[str, Chapter] = {}
+    for ci, ch in enumerate(chapters, 1):
+        owners.setdefault(f"sec:{ch.slug}", []).append((ch.slug, f"Section {ci}", ch))
+        for m in HEADING.finditer(ch.html):
+            anchor, attrs, heading = m.groups()
+            if "footnotes" in attrs:
+                continue
+            name = anchor.removeprefix(ch.slug + "-")
+            if anchor in anchors:
+                raise BuildError(f"two headings have the id {name}; give one of them another `{{#id}}`", ch.path,
+                                 ch.line_of(re.compile(r"\{#" + re.escape(name) + r"[\s}]"),
+                                            2 if anchors[anchor] is ch else 1))
+            anchors[anchor] = ch
+            label, text = f"sec:{name}", " ".join(re.sub(r"<[^>]+>", "", heading).split()).lower()
+            mine = owners.setdefault(label, [])
+            if not (mine and mine[0][2] is ch):  # a heading may repeat its own chapter's slug
+                mine.append((anchor, f"Section {ci}", ch))
+            explicit = re.search(r"\{#" + re.escape(name) + r"[\s}]", ch.code.search)
+            if not explicit and not re.search(r"-\d+$", name):
+                label_text[label] = text
+            texts.setdefault(text, []).append(ch)
+    for label, found in owners.items():
+        n.labels[label] = found[0][:2]
+        n.where[label] = found[0][2]
+        text = label_text.get(label)
+        if len(found) > 1 or (text is not None and len(texts[text]) > 1):
+            files = sorted({c.path.name for c in ([f[2] for f in found] + texts.get(text, []))})
+            n.ambiguous[label] = (f"@{label} is ambiguous: more than one heading or chapter has that name "
+                                  f"(in {', '.join(files)}); give the one you mean an id, `## Heading {{#name}}`, "
+                                  f"and refer to @sec:name")
 
 
 def number_everything(chapters: list[Chapter], figures: dict[str, RenderedFigure]) -> Numbering:
     n = Numbering()
+    number_sections(chapters, n)
     counters = {"fig": 0, "eq": 0, "tbl": 0}
-    for ci, ch in enumerate(chapters, 1):
-        n.labels[f"sec:{ch.slug}"] = (ch.slug, f"Section {ci}")
-        for m in re.finditer(r'<section id="([^"]+)"', ch.html):
-            n.labels.setdefault("sec:" + m.group(1).removeprefix(ch.slug + "-"), (m.group(1), f"Section {ci}"))
+    for ch in chapters:
+        check_footnotes(ch)
+        slots = {m.start() + 3 for m in FIGURE_SLOT.finditer(ch.html)}
+        for m in re.finditer(r"<!--figure:([\w.-]+):", ch.html):
+            if m.start() not in slots:  # inside a sentence, list item or note: it would vanish
+                raise BuildError(f'figure("{m.group(1)}") must be a paragraph of its own: '
+                                 f"leave a blank line before and after it", ch.path,
+                                 ch.line_of(re.compile(r"figure\(\s*[\"']" + re.escape(m.group(1)) + "[\"']")))
+        seen: dict[str, int] = {}  # label -> how often this chapter has used it so far
         for m in FIGURE_SLOT.finditer(ch.html):
             name = m.group(1)
-            if f"fig:{name}" in n.labels:
-                raise BuildError(f"figure {name!r} is placed twice; place each figure once and refer to it "
-                                 f"with @fig:{name}", ch.path, line_of(ch.body, f'figure("{name}"', ch.body_line))
+            label = f"fig:{name}"
+            seen[label] = seen.get(label, 0) + 1
+            if label in n.labels:
+                other = n.where[label]
+                raise BuildError(f"figure {name!r} is placed twice{'' if other is ch else ' (also in ' + other.path.name + ')'}; "
+                                 f"place each figure once and refer to it with @fig:{name}", ch.path,
+                                 ch.line_of(re.compile(r"figure\(\s*[\"']" + re.escape(name) + "[\"']"),
+                                            seen[label] if other is ch else 1))
             counters["fig"] += 1
-            n.labels[f"fig:{name}"] = (anchor_of(f"fig-{name}"), f"Figure {counters['fig']}")
+            n.labels[label] = (anchor_of(f"fig-{name}"), f"Figure {counters['fig']}")
+            n.where[label] = ch
             n.figures.append((counters["fig"], name))
         for m in TABLE.finditer(ch.html):
             counters["tbl"] += 1
             label = re.search(r'data-label="(tbl:[^"]+)"', m.group(1))
             anchor = anchor_of(label.group(1).replace(":", "-")) if label else f"tbl-{counters['tbl']}"
-            if label and label.group(1) in n.labels:
-                raise BuildError(f"table label {label.group(1)} is used twice", ch.path,
-                                 line_of(ch.markdown, label.group(1), ch.body_line))
             if label:
+                seen[label.group(1)] = seen.get(label.group(1), 0) + 1
+                if label.group(1) in n.labels:
+                    raise _label_twice("table", label.group(1), ch, n, seen[label.group(1)])
                 n.labels[label.group(1)] = (anchor, f"Table {counters['tbl']}")
+                n.where[label.group(1)] = ch
             n.tables.setdefault(ch.slug, []).append((anchor, counters["tbl"]))
         for m in EQUATION.finditer(ch.html):
+            label = m.group(1)
+            seen[label] = seen.get(label, 0) + 1
+            if label in n.labels:
+                raise _label_twice("equation", label, ch, n, seen[label])
             counters["eq"] += 1
-            n.labels[m.group(1)] = (anchor_of(m.group(1).replace(":", "-")), f"Equation {counters['eq']}")
+            n.labels[label] = (anchor_of(label.replace(":", "-")), f"Equation {counters['eq']}")
+            n.where[label] = ch
     return n
 
 
@@ -100,10 +182,10 @@ def _fill_chapter(ch: Chapter, n: Numbering, figures: dict[str, RenderedFigure],
 
     def xref(m: re.Match) -> str:
         label = m.group(1)
-        if label not in n.labels:
+        if label not in n.labels or label in n.ambiguous:
             kind = KINDS.get(label.split(":")[0], "target")
-            raise BuildError(f"broken cross-reference @{label}: no {kind.lower()} with that label",
-                             ch.path, line_of(ch.markdown, "@" + label, ch.body_line))
+            raise BuildError(n.ambiguous.get(label, f"broken cross-reference @{label}: no {kind.lower()} with that label"),
+                             ch.path, ch.line_of(key_pattern("@", label)))
         anchor, text = n.labels[label]
         return f'<a class="xref" href="#{anchor}">{text}</a>'
 

@@ -5,6 +5,7 @@ editor can jump to it; the CLI prints it and exits non-zero, never a traceback.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -23,9 +24,15 @@ class BuildError(Exception):
         return where + " ".join(self.message.split())
 
 
+def find_line(text: str, needle: str | re.Pattern, start_line: int = 1, nth: int = 1) -> int | None:
+    """1-based line of the nth match of `needle` (text or regex) in `text`, offset by start_line - 1."""
+    pattern = needle if isinstance(needle, re.Pattern) else re.compile(re.escape(needle))
+    for i, m in enumerate(pattern.finditer(text), 1):
+        if i == nth:
+            return text.count("\n", 0, m.start()) + start_line
+    return None
+
+
 def line_of(text: str, needle: str, start_line: int = 1) -> int | None:
     """1-based line of the first `needle` in `text` (offset by start_line - 1)."""
-    idx = text.find(needle)
-    if idx < 0:
-        return None
-    return text.count("\n", 0, idx) + start_line
+    return find_line(text, needle, start_line)

@@ -10,6 +10,7 @@ import html
 import importlib.util
 import json
 import re
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class RenderedFigure:
     provenance: dict
     result_key: str
     drawn: bool = False  # False when it came from the cache
+    ext: str = "svg"     # an author's own figure may be a PNG (sitegen.images)
 
 
 def _source(module_name: str) -> str:
@@ -69,10 +71,11 @@ def render_figure(name: str, result: StoredResult, cache_dir: Path) -> RenderedF
         doc = json.loads(cached.read_text(encoding="utf-8"))
         return RenderedFigure(name, doc["width"], doc["svg_light"].encode(), doc["svg_dark"].encode(),
                               doc["spec"], doc["caption_html"], doc["alt"], doc["provenance"], result.key)
-    from figures import plots
     from figures.plotstyle import THEMES, svg_bytes
 
-    module = plots.get(name)
+    from .freshness import load_plot
+
+    module = load_plot(name)  # a SyntaxError in it: file:line, not a crash
     try:
         svgs = {t: svg_bytes(module.draw(result, THEMES[t])) for t in ("light", "dark")}
         spec = module.chart(result) if hasattr(module, "chart") else None
@@ -80,8 +83,10 @@ def render_figure(name: str, result: StoredResult, cache_dir: Path) -> RenderedF
         alt = " ".join(module.alt(result).split())
     except BuildError:
         raise
-    except Exception as e:
-        raise BuildError(f"drawing failed: {type(e).__name__}: {e}", Path(module.__file__)) from None
+    except Exception as e:  # the plot module's mistake: its file and the line that raised
+        line = next((f.lineno for f in reversed(traceback.extract_tb(e.__traceback__))
+                     if f.filename == module.__file__), None)
+        raise BuildError(f"drawing failed: {type(e).__name__}: {e}", Path(module.__file__), line) from None
     width = getattr(module, "WIDTH", "body")
     fig = RenderedFigure(name, width, svgs["light"], svgs["dark"], spec, caption, alt,
                          provenance_card(result), result.key, drawn=True)
@@ -110,6 +115,8 @@ def provenance_card(result: StoredResult) -> dict:
 
 def _svg_size(svg: bytes) -> tuple[int, int] | None:
     """The SVG's intrinsic size in CSS px, so the page reserves its box before it loads."""
+    if svg[:8] == b"\x89PNG\r\n\x1a\n":  # a PNG: width and height from its IHDR chunk
+        return int.from_bytes(svg[16:20], "big"), int.from_bytes(svg[20:24], "big")
     m = re.search(rb'<svg[^>]*?viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', svg[:2000])
     return (round(float(m.group(1)) * 4 / 3), round(float(m.group(2)) * 4 / 3)) if m else None  # pt -> px
 
@@ -131,9 +138,9 @@ def figure_html(fig: RenderedFigure, number: int, width: str | None, anchor: str
         f'<figure class="figure l-{w}" id="{anchor}" data-figure="{fig.name}">'
         f'<div class="figure-media">'
         f'<picture class="static-figure">'
-        f'<source srcset="figures/{fig.name}-dark.svg" media="screen and (prefers-color-scheme: dark)">'
-        f'<img src="figures/{fig.name}.svg" alt="{html.escape(fig.alt)}"{dims} loading="lazy" decoding="async" '
-        f'data-light="figures/{fig.name}.svg" data-dark="figures/{fig.name}-dark.svg">'
+        f'<source srcset="figures/{fig.name}-dark.{fig.ext}" media="screen and (prefers-color-scheme: dark)">'
+        f'<img src="figures/{fig.name}.{fig.ext}" alt="{html.escape(fig.alt)}"{dims} loading="lazy" decoding="async" '
+        f'data-light="figures/{fig.name}.{fig.ext}" data-dark="figures/{fig.name}-dark.{fig.ext}">'
         f'</picture>{chart}</div>'
         f'<figcaption><span class="figure-number">Figure {number}.</span> {fig.caption_html}'
         f'<details class="provenance" id="{anchor}-provenance"><summary>How this figure was made</summary>'

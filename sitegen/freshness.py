@@ -20,10 +20,11 @@ import importlib
 import importlib.util
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import BuildError
+from .errors import BuildError, find_line
 
 if TYPE_CHECKING:  # figures.store imports numpy: not for a no-op build
     from figures.store import ResultStore
@@ -35,9 +36,11 @@ FINGERPRINT_DIRS = ("content", "templates", "sitegen", "figures")
 
 
 def input_fingerprint(project: Project, extra: dict) -> str:
-    """Hash of every input file (name, size, mtime and content) and of the tools;
-    equal fingerprints mean an identical site."""
-    tools = {"python": sys.version, "pandoc": _pandoc_binary_stat(),
+    """Hash of every input file (name, size, mtime and content), of the tools and of
+    the git commit; equal fingerprints mean an identical site."""
+    from figures.store import git_commit  # the page states it: a new commit rebuilds the page
+
+    tools = {"python": sys.version, "pandoc": _pandoc_binary_stat(), "commit": git_commit(project.root),
              # any pip install or removal changes the site-packages folder's mtime
              "packages": _stat(Path(importlib.util.find_spec("jinja2").origin).parent.parent)}
     h = hashlib.sha256(json.dumps([extra, tools], sort_keys=True).encode())
@@ -47,7 +50,8 @@ def input_fingerprint(project: Project, extra: dict) -> str:
         if not root.exists():
             continue
         for p in sorted(root.rglob("*")):
-            if p.is_file() and "__pycache__" not in p.parts:
+            # in-progress training checkpoints change every epoch and are no input of the page
+            if p.is_file() and "__pycache__" not in p.parts and "partial" not in p.parts:
                 h.update(f"{p}:{_stat(p)}\n".encode())
                 h.update(p.read_bytes())
     return h.hexdigest()
@@ -123,7 +127,34 @@ def plot_experiment(name: str) -> str:
     spec = importlib.util.find_spec(f"figures.plots.{name}")
     if spec is None or spec.origin is None:
         raise BuildError(f"unknown figure {name!r}; known: {', '.join(plots.names()) or 'none'}")
-    return _literal_experiment(spec.origin, Path(spec.origin).stat().st_mtime_ns) or plots.get(name).EXPERIMENT
+    experiment = _literal_experiment(spec.origin, Path(spec.origin).stat().st_mtime_ns)
+    if experiment is None:
+        experiment = getattr(load_plot(name), "EXPERIMENT", None)
+    if not isinstance(experiment, str):
+        raise BuildError("a plot module needs EXPERIMENT = \"<experiment name>\"", spec.origin, 1)
+    return experiment
+
+
+def load_plot(name: str):
+    """figures.plots.<name>, imported; a mistake in it is its author's, named with its line."""
+    from figures import plots
+
+    try:
+        return plots.get(name)
+    except KeyError:
+        raise BuildError(f"unknown figure {name!r}; known: {', '.join(plots.names()) or 'none'}") from None
+    except Exception as e:
+        raise import_error(e, f"plot module {name}") from None
+
+
+def import_error(e: BaseException, what: str) -> BuildError:
+    """`file:line: ...` for an exception raised while importing an author's module."""
+    if isinstance(e, SyntaxError):
+        return BuildError(f"{what}: {type(e).__name__}: {e.msg}", e.filename, e.lineno)
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith("<")]
+    last = frames[-1] if frames else None
+    return BuildError(f"{what} fails to import: {type(e).__name__}: {e}",
+                      last.filename if last else None, last.lineno if last else None)
 
 
 @functools.lru_cache(maxsize=256)
@@ -149,8 +180,12 @@ def registration(cache: Path) -> dict[str, dict]:
         pass
     from figures import experiments
 
+    try:
+        loaded = experiments.load_all()
+    except SyntaxError as e:
+        raise import_error(e, "experiment module") from None
     reg = {}
-    for name, exp in sorted(experiments.load_all().items()):
+    for name, exp in sorted(loaded.items()):
         reg[name] = {"modules": list(exp.modules), "estimate_s": exp.estimate_s,
                      "configs": {p: exp.config_dict(p) for p in exp.profiles}}
     cache.mkdir(parents=True, exist_ok=True)
@@ -181,7 +216,10 @@ def status(store: ResultStore, names: list[str], profile: str, cache: Path, forc
             raise BuildError(f"experiment {name} has no profile {profile!r}")
         from figures.store import result_key
 
-        key = result_key(name, {"profile": profile, **entry["configs"][profile]}, entry["modules"])
+        try:
+            key = result_key(name, {"profile": profile, **entry["configs"][profile]}, entry["modules"])
+        except KeyError as e:  # a declared module or definition that does not exist
+            raise BuildError(f"experiment {name}: {e.args[0]}") from None
         stored = store.load(name, profile)
         changed = changed_networks(stored) if stored is not None and stored.key == key else []
         if stored is not None and stored.key == key and not changed:
@@ -206,6 +244,21 @@ def status(store: ResultStore, names: list[str], profile: str, cache: Path, forc
             reason += f"; trains {', '.join(missing)} first (~{extra / 60:.0f} min)"
         out.append(Status(name, profile, key, fresh, reason, estimate))
     return out
+
+
+def corrupt_result(store: ResultStore, s) -> BuildError:
+    """A result.json that fails its checksum: hand-edited or damaged. Rerunning it may
+    mean hours of training, so the build stops and says how, instead of doing it."""
+    path = store.folder(s.name, s.profile) / "result.json"
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        json.loads(text)
+        line, what = find_line(text, '"checksum"') or 1, "does not match its checksum (edited by hand?)"
+    except ValueError as e:
+        line, what = getattr(e, "lineno", 1), f"is not valid JSON ({getattr(e, 'msg', e)})"
+    return BuildError(f"stored result {s.name} [{s.profile}] {what}; restore it (`git checkout -- {path.name}` "
+                      f"in its folder) or recompute it with `python build.py figures --force {s.name} "
+                      f"--profile {s.profile}`", path, line)
 
 
 def _untrained(stored, models: Path) -> list[str]:

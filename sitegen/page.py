@@ -11,7 +11,7 @@ import jinja2
 
 from figures.store import git_commit
 
-from . import page_meta, page_notes, pandoc
+from . import images, numbers, page_meta, page_notes, pandoc
 from .assemble import assemble
 from .errors import BuildError
 from .project import Project
@@ -60,18 +60,34 @@ def _base_url(url: str) -> str:
     return url.rsplit("/", 1)[0] + "/" if "." in last else url + "/"
 
 
+def vtt_chapters(text: str) -> list[dict]:
+    """The chapters track (WebVTT) as a list the page shows under the video:
+    each cue's title and start, so a click seeks to the same instant as the track."""
+    out = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        lines = [ln for ln in block.strip().splitlines() if ln.strip()]
+        timing = next((i for i, ln in enumerate(lines) if "-->" in ln), None)
+        if timing is None or timing + 1 >= len(lines):
+            continue
+        h, m, sec = ([0] + lines[timing].split("-->")[0].strip().split(":"))[-3:]
+        start = int(h) * 3600 + int(m) * 60 + float(sec)
+        out.append({"start": round(start, 3), "label": f"{int(start) // 60}:{int(start) % 60:02d}",
+                    "title": " ".join(lines[timing + 1:])})
+    return out
+
+
 def write_assets(project: Project, stage: Path, figures) -> None:
     fig_dir = stage / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     for name, fig in figures.items():
-        (fig_dir / f"{name}.svg").write_bytes(fig.svg_light)
-        (fig_dir / f"{name}-dark.svg").write_bytes(fig.svg_dark)
+        (fig_dir / f"{name}.{fig.ext}").write_bytes(fig.svg_light)
+        (fig_dir / f"{name}-dark.{fig.ext}").write_bytes(fig.svg_dark)
         if fig.spec is not None:
             (fig_dir / f"{name}.vl.json").write_text(json.dumps(fig.spec, sort_keys=True, allow_nan=False),
                                                       encoding="utf-8")
     static = project.templates / "static"
-    if static.exists():  # READMEs document the vendored files for us, not for readers
-        shutil.copytree(static, stage / "static", ignore=shutil.ignore_patterns("README.md"))
+    if static.exists():  # READMEs and scripts that made vendored files are for us, not for readers
+        shutil.copytree(static, stage / "static", ignore=shutil.ignore_patterns("README.md", "*.py"))
 
 
 def meta_context(project: Project, references) -> dict:
@@ -88,7 +104,8 @@ def meta_context(project: Project, references) -> dict:
         "updated": {"iso": updated.isoformat() if updated and updated != published else "",
                     "human": page_meta.human_date(updated)},
         "canonical": cfg.url,
-        "preview": {"url": base + PREVIEW, "width": page_meta.PREVIEW_SIZE[0], "height": page_meta.PREVIEW_SIZE[1],
+        "base_url": base,  # "" without `url:` in site.yml: social cards then get no image (it must be absolute)
+        "preview": {"url": base + PREVIEW if base else "", "width": page_meta.PREVIEW_SIZE[0], "height": page_meta.PREVIEW_SIZE[1],
                     "alt": f"Title card: {cfg.title}"},
         "bibtex": page_meta.bibtex(cfg, authors, published, cfg.url),
         "citation_text": page_meta.citation_text(cfg, authors, published, cfg.url),
@@ -102,6 +119,8 @@ def meta_context(project: Project, references) -> dict:
 
 def write_site(project: Project, stage: Path, chapters, refs, figures, media=None) -> None:
     """`media` (sitegen.video.Media): files and page variables of the video and notebook stages."""
+    # the author's own figures (images, diagrams of the models) join the plot figures
+    figures = {**figures, **images.collect(chapters, project, page_meta.chart_theme(project.cache / "page"))}
     bodies, numbering = assemble(chapters, figures, refs)
     bodies, footnotes = page_notes.collect_footnotes(bodies)
     bodies = [page_notes.mark_asides(b) for b in bodies]
@@ -114,6 +133,12 @@ def write_site(project: Project, stage: Path, chapters, refs, figures, media=Non
         {"slug": ch.slug, "title": ch.title, "number": i, "html": body, "file": ch.path.name}
         for i, (ch, body) in enumerate(zip(chapters, bodies), 1)
     ]
+    figure_list = [{"number": num, "name": name, "anchor": numbering.labels[f"fig:{name}"][0],
+                    "interactive": figures[name].spec is not None,
+                    "provenance": figures[name].provenance} for num, name in numbering.figures]
+    from figures.store import ResultStore
+
+    sources = numbers.sources(bodies, ResultStore(project.results), cfg.profile, figure_list)
     context = {
         "site": cfg,
         "authors": cfg.author_list,
@@ -123,9 +148,9 @@ def write_site(project: Project, stage: Path, chapters, refs, figures, media=Non
         "toc": page_notes.table_of_contents(chapter_ctx),
         "references": refs,
         "footnotes": footnotes,
-        "figures": [{"number": num, "name": name, "anchor": numbering.labels[f"fig:{name}"][0],
-                     "interactive": figures[name].spec is not None,
-                     "provenance": figures[name].provenance} for num, name in numbering.figures],
+        "figures": figure_list,
+        "number_sources": json.dumps(sources, sort_keys=True, ensure_ascii=False).replace("</", "<\\/"),
+        "quoted_experiments": numbers.provenance_entries(sources),
         "meta": meta,
         "build": {
             "profile": cfg.profile,
@@ -137,5 +162,9 @@ def write_site(project: Project, stage: Path, chapters, refs, figures, media=Non
     if media is not None:
         context.update(media.context)
         media.write(stage)
+        track = media.files.get("media/chapters.vtt")
+        if context.get("video") and track is not None:
+            text = track.read_text(encoding="utf-8") if isinstance(track, Path) else track.decode("utf-8")
+            context["video"] = {**context["video"], "chapter_list": vtt_chapters(text)}
     html = render_page(project, context)
     (stage / "index.html").write_text(html, encoding="utf-8")

@@ -69,6 +69,8 @@ def bibtex(cfg: SiteConfig, authors: list[Author], published: _dt.date | None, u
         fields.append(("month", f"{published:%b}".lower()))
     if url:
         fields.append(("url", url))
+    if cfg.doi:
+        fields.append(("doi", cfg.doi))
     fields.append(("note", "Interactive article"))
     body = ",\n".join(f"  {k} = {{{v}}}" if k != "month" else f"  {k} = {v}" for k, v in fields if v)
     return f"@article{{{bibtex_key(cfg, authors, year)},\n{body}\n}}"
@@ -78,7 +80,8 @@ def citation_text(cfg: SiteConfig, authors: list[Author], published: _dt.date | 
     names = [a.name for a in authors]
     who = names[0] + (", et al." if len(names) > 2 else f" and {names[1]}" if len(names) == 2 else "")
     parts = [f"{who}, “{cfg.title}”", str(published.year) if published else ""]
-    return ", ".join(p for p in parts if p) + "." + (f" {url}" if url else "")
+    link = f"https://doi.org/{cfg.doi}" if cfg.doi else url
+    return ", ".join(p for p in parts if p) + "." + (f" {link}" if link else "")
 
 
 def _cached(cache: Path, name: str, suffix: str, key_parts: list, make) -> bytes:

@@ -2,8 +2,8 @@
 
     chapters (front matter)         -> which experiments are needed
     experiments (figures.runner)    -> fresh results, or --frozen refuses
-    chapters (Jinja, then pandoc)   -> HTML fragments with placeholders, cached per chapter;
-    figures (matplotlib, cached)       drawn here while the pandoc processes run
+    chapters (Jinja, then pandoc)   -> HTML fragments with placeholders, cached per chapter
+    figures (sitegen.drawing)       -> drawn, cached, while the pandoc processes run
     bibliography (citeproc)         -> numbered references
     assemble + page template        -> a staging folder, swapped into site/
 
@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,18 +119,21 @@ class Builder:
 
         known = freshness.registration(self.project.cache)
         plot_names = set(plots.names())
-        needed: set[str] = set()
+        for name in self.force:
+            if name not in known:
+                raise BuildError(f"build --force {name}: no such experiment; known: {', '.join(sorted(known))}")
+        needed: set[str] = set(self.force)
         for ch in chs:
-            claims = "".join("{{ %s }}" % c for c in (ch.meta.get("claims") or []))
-            figs, exps = scan_calls(ch.body + claims)
-            needed.update(freshness.plot_experiment(f) for f in figs if f in plot_names)
-            for e in exps:
-                if e not in known:
-                    from .errors import line_of
-
-                    raise BuildError(f"unknown experiment {e!r} in result(); known: {', '.join(sorted(known))}",
-                                     ch.path, line_of(ch.body, f'"{e}"', ch.body_line))
-            needed.update(exps)
+            sources = [(ch.code.jinja, ch.body_line)] + [
+                ("{{ %s }}" % c, line) for c, line in zip(ch.meta.get("claims") or [], ch.claim_lines())]
+            for source, first in sources:
+                figs, exps = scan_calls(source)
+                needed.update(freshness.plot_experiment(f) for f, _ in figs if f in plot_names)
+                for e, line in exps:
+                    if e not in known:
+                        raise BuildError(f"unknown experiment {e!r}; known: {', '.join(sorted(known))}",
+                                         ch.path, first + line - 1)
+                    needed.add(e)
         return sorted(needed)
 
     def ensure_results(self, names: list[str]) -> None:
@@ -139,6 +141,9 @@ class Builder:
 
         profile = self.project.config.profile
         states = freshness.status(self.store, names, profile, self.project.cache, set(self.force))
+        for s in states:
+            if s.reason.startswith("corrupt") and s.name not in self.force:
+                raise freshness.corrupt_result(self.store, s)
         stale = [s for s in states if not s.fresh or s.name in self.force]
         if not stale:
             return
@@ -170,7 +175,8 @@ class Builder:
         jinja_cache.mkdir(parents=True, exist_ok=True)
         # Jinja's output depends on the chapter, the stored results and the helpers' code only
         inputs = [self._results_digest(), sorted(known_figs), claims_on,
-                  *(Path(__file__).with_name(m).read_text(encoding="utf-8") for m in ("results.py", "chapters.py")),
+                  *(Path(__file__).with_name(m).read_text(encoding="utf-8")
+                    for m in ("results.py", "chapters.py", "sandbox.py", "frontmatter.py", "numbers.py")),
                   (REPO / "figures" / "store.py").read_text(encoding="utf-8")]  # StoredResult.get walks the paths
         for ch in chs:
             done = jinja_cache / f"{sha256(canonical_json([ch.body, ch.meta.get('claims'), inputs]))}.json"
@@ -181,9 +187,8 @@ class Builder:
             helpers = view.helpers(known_figs, used)
             ch.markdown = chapmod.render_jinja(ch, helpers)
             ch.used_figures = used
-            text = ch.path.read_text(encoding="utf-8")
             if claims_on:
-                chapmod.check_claims(ch, {"result": view.value, "value": view.value}, text)
+                chapmod.check_claims(ch, view.claim_helpers())
             _write_atomic(done, json.dumps({"markdown": ch.markdown, "used": used}))
         cache = self.project.cache / "chapters"
         cache.mkdir(parents=True, exist_ok=True)
@@ -245,46 +250,22 @@ class Builder:
         return refs
 
     def draw_figures(self, chs: list[chapmod.Chapter], view) -> dict:
-        """Figures from the cache, or drawn: matplotlib holds the GIL, so with several to draw
-        helper processes take a share each while this one draws the first share."""
-        from . import freshness
-        from .figure_render import cache_file, render_figure
+        from . import drawing, freshness
 
-        cache = self.project.cache / "figures"
         names = sorted({f for ch in chs for f in ch.used_figures})
         results = {name: view.load(freshness.plot_experiment(name)) for name in names}
-        misses = [n for n in names if not cache_file(n, results[n], cache).exists()]
-        shares = [misses[i::os.cpu_count() or 1] for i in range(min(len(misses), os.cpu_count() or 1))]
-        helpers = [_start_helper(self.project, [(n, results[n].experiment, results[n].profile) for n in share])
-                   for share in shares[1:]]
-        mine = set(shares[0]) if shares else set()
-        out = {}
-        try:
-            for name in names:
-                if name not in misses or name in mine:
-                    out[name] = render_figure(name, results[name], cache)
-            for helper in helpers:
-                out_text, err_text = helper.communicate()
-                if helper.returncode != 0:
-                    raise BuildError(*json.loads(out_text)) if out_text.strip() else BuildError(
-                        f"figure helper failed: {(err_text.strip().splitlines() or ['killed'])[-1]}")
-        finally:
-            for helper in helpers:
-                if helper.poll() is None:
-                    helper.kill()
-        for name in names:
-            if name not in out:
-                out[name] = render_figure(name, results[name], cache)  # drawn by a helper: cached now
-            if name in misses:
-                self.report.figures_drawn.append(name)
-                pause_point("figures")
-        return out
+
+        def drawn(name: str) -> None:
+            self.report.figures_drawn.append(name)
+            pause_point("figures")
+        return drawing.draw_figures(self.project, names, results, drawn)
 
     # -- the whole build ----------------------------------------------------
     def build(self) -> BuildReport:
         project = self.project
         extra = {"profile": project.config.profile, "frozen": self.frozen, "force": list(self.force)}
         stamp = project.cache / "last-build.json"
+        publish.check_writable(project.site, project.cache)  # before the work, not after it
         with publish.build_lock(project.cache, self.wait_s, self.log):
             publish.recover(project.site)
             fingerprint = input_fingerprint(project, extra)
@@ -345,35 +326,6 @@ class Builder:
                 fingerprint = input_fingerprint(project, extra)
             _write_atomic(stamp, json.dumps({"fingerprint": fingerprint, "site": site_digest(project.site)}))
         return self.report
-
-
-def _start_helper(project: Project, jobs: list[tuple[str, str, str]]):
-    """A process that draws `jobs` [(figure, experiment, profile)] into the figure cache."""
-    import subprocess
-
-    code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); from sitegen.pipeline import draw_into_cache; "
-            f"sys.exit(draw_into_cache({str(project.root)!r}, {str(project.results)!r}, "
-            f"{str(project.cache / 'figures')!r}, {jobs!r}))")
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-
-
-def draw_into_cache(root: str, results: str, cache: str, jobs: list) -> int:
-    """The helper's side: draw each figure; a BuildError goes to stdout as JSON, exit 1."""
-    from figures.store import ResultStore
-
-    from . import freshness
-    from .figure_render import render_figure
-
-    freshness.use_project_modules(Path(root))
-    store = ResultStore(Path(results))
-    try:
-        for name, experiment, profile in jobs:
-            render_figure(name, store.load(experiment, profile), Path(cache))
-    except BuildError as e:
-        print(json.dumps([e.message, e.file, e.line]))
-        return 1
-    return 0
 
 
 def _pandoc_version(cache: Path) -> str:

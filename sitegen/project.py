@@ -6,14 +6,16 @@ projects in temporary folders, so no path here is hard-wired to the repo.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from figures.config import ConfigError, from_dict
 
+from . import frontmatter
 from .errors import BuildError
+
+CHAPTER_NAME = re.compile(r"(\d+)[-_]?")
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -45,6 +47,7 @@ class SiteConfig:
     claims_in: tuple = ("quick", "cpu", "cifar10-10ep", "paper")  # profiles whose results must satisfy the chapters' claims
     twitter: str = ""                # the site's Twitter/X handle for the card, e.g. "@resnet_explainer"
     bibtex_key: str = ""             # key of the "cite this article" BibTeX entry (default: author+year+word)
+    doi: str = ""                    # the article's DOI, if it has one (BibTeX and the citation text)
     updates: tuple = ()              # corrections after publication: list of {date, text}
 
     @property
@@ -70,10 +73,19 @@ class Project:
         object.__setattr__(self, "cache", self.root / ".cache")
 
     def chapters(self) -> list[Path]:
-        """Chapter files in reading order: content/NN-name.md (and .ipynb)."""
-        files = [p for p in self.content.iterdir()
-                 if p.suffix in (".md", ".ipynb") and p.name[:2].isdigit()]
-        return sorted(files, key=lambda p: p.name)
+        """Chapter files in reading order: content/NN-name.md (and .ipynb). Any other
+        Markdown or notebook file there is a chapter that lost its number: an error,
+        not a chapter silently left out."""
+        slides = (self.content / self.config.slides).resolve()
+        files = []
+        for p in self.content.iterdir():
+            if p.suffix not in (".md", ".ipynb") or p.name.startswith(".") or not p.is_file() or p.resolve() == slides:
+                continue
+            if not CHAPTER_NAME.match(p.name):
+                raise BuildError(f"a chapter file's name starts with its number, such as 08-{p.stem}{p.suffix} "
+                                 f"(the number sets the order); rename it or move it out of content/", p, 1)
+            files.append(p)
+        return sorted(files, key=lambda p: (int(CHAPTER_NAME.match(p.name).group(1)), p.name))
 
     @property
     def bibliography(self) -> Path:
@@ -89,12 +101,7 @@ def load_project(root: str | Path = REPO, profile: str | None = None) -> Project
     cfg_path = root / "content" / "site.yml"
     if not cfg_path.exists():
         raise BuildError("missing site config (title, authors, ...); create it", cfg_path)
-    try:
-        raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise BuildError(f"invalid YAML: {getattr(e, 'problem', e)}", cfg_path,
-                         mark.line + 1 if mark else None) from None
+    raw = frontmatter.load(frontmatter.decode(cfg_path.read_bytes(), cfg_path), cfg_path).data or {}
     if not isinstance(raw, dict):
         raise BuildError("site config must be a mapping of settings", cfg_path, 1)
     try:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import math
 import os
 import shutil
-import time
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -25,35 +24,53 @@ AT_FDCWD = -100
 
 @contextlib.contextmanager
 def build_lock(cache: Path, wait_s: float = 0.0, log: Callable[[str], None] | None = None):
-    """An exclusive lock on .cache/build.lock; a second build waits up to wait_s
-    (math.inf: for ever) or refuses. The kernel drops it when its process dies."""
+    """An exclusive lock on .cache/build.lock (filelock: flock, which the kernel drops
+    when its process dies); a second build waits up to wait_s (math.inf: for ever) or refuses."""
+    from filelock import FileLock, Timeout
+
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / "build.lock"
-    with open(path, "a+") as f:
-        deadline = time.monotonic() + wait_s
-        told = False
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                f.seek(0)
-                holder = f.read().strip() or "another process"
-                if time.monotonic() >= deadline:
-                    how = "wait for it or run with --wait" if wait_s == 0 else f"gave up after {wait_s:g} s"
-                    raise BuildError(f"another build is running ({holder}); {how}", path) from None
-                if log and not told:
-                    log(f"waiting for the build running in {holder} to finish ...")
-                    told = True
-                time.sleep(0.1 if math.isinf(wait_s) else min(0.1, max(deadline - time.monotonic(), 0.01)))
-        f.seek(0)
-        f.truncate()
-        f.write(f"pid {os.getpid()}")
-        f.flush()
+    lock = FileLock(path, thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = _holder(path)
+        if wait_s <= 0:
+            raise BuildError(f"another build is running ({holder}); wait for it or run with --wait", path) from None
+        if log:
+            log(f"waiting for the build running in {holder} to finish ...")
         try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+            lock.acquire(timeout=-1 if math.isinf(wait_s) else wait_s, poll_interval=0.1)
+        except Timeout:
+            raise BuildError(f"another build is running ({_holder(path)}); gave up after {wait_s:g} s", path) from None
+    try:
+        with open(path, "r+", encoding="utf-8") as f:  # who holds it, for the message above
+            f.truncate()
+            f.write(f"pid {os.getpid()}")
+        yield
+    finally:
+        lock.release()
+
+
+def _holder(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip() or "another process"
+    except OSError:
+        return "another process"
+
+
+def check_writable(site: Path, cache: Path) -> None:
+    """Fail before the build, not after it: site/ is swapped in beside itself and the
+    caches are written inside .cache/. A probe directory is made and removed, which
+    also answers for root (whom chmod does not stop) and read-only mounts."""
+    for target, folder in ((site, site.parent), (cache, cache)):
+        while not folder.exists() and folder.parent != folder:  # the nearest folder that exists
+            folder = folder.parent
+        try:
+            Path(tempfile.mkdtemp(prefix=".write-probe-", dir=folder)).rmdir()
+        except OSError as e:
+            raise BuildError(f"cannot write here ({e.strerror}); the build needs it for {target.name}/, "
+                             f"make it writable or build a copy elsewhere", folder) from None
 
 
 def recover(site: Path) -> None:

@@ -100,3 +100,34 @@ def built_project(tmp_path_factory) -> Path:
     root = make_project(tmp_path_factory.mktemp("built") / "proj")
     Builder(load_project(root), progress=False, log=lambda m: None).build()
     return root
+
+
+@pytest.fixture
+def built_copy(built_project, tmp_path) -> Path:
+    """A private copy of the built fixture project (site, results and caches): a test
+    may break it, and its first build finds everything cached but the broken part."""
+    root = tmp_path / "proj"
+    shutil.copytree(built_project, root, symlinks=True)
+    return root
+
+
+def site_files(root: Path) -> dict:
+    """Every file of root/site, byte for byte."""
+    site = root / "site"
+    return {p.relative_to(site): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+def cli_build(root: Path, capsys, *extra: str) -> tuple[int, str]:
+    """`build.py --root ROOT -q build ...`: (exit code, stderr)."""
+    import build as cli
+
+    capsys.readouterr()
+    code = cli.main(["--root", str(root), "-q", "build", *extra])
+    return code, capsys.readouterr().err.strip()
+
+
+def append(path: Path, text: str) -> int:
+    """Append `text` as a paragraph of its own (after a blank line); the line it starts on."""
+    old = path.read_text(encoding="utf-8").rstrip("\n") + "\n\n"
+    path.write_text(old + text, encoding="utf-8")
+    return old.count("\n") + 1

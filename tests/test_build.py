@@ -38,7 +38,8 @@ def test_site_has_chapters_citations_math_and_figure(built_project):
     assert '<table id="tbl-small"' in html and '<span class="table-number">Table 1.</span> A small table.' in html
     assert '<a class="xref" href="#tbl-small">Table 1</a> counts it' in html
     # the result() helper put a number in the prose
-    assert re.search(r"first layer gets [\d.,]+\s+times", html)
+    assert re.search(r'first layer gets <span class="result-number" data-experiment="gradient_flow" '
+                     r'data-path="plain56/first_over_last">[\d.,]+</span>\s+times', html)
     # footnote rendered
     assert "The footnote text." in html
     for name in ("gradient_flow.svg", "gradient_flow-dark.svg", "gradient_flow.vl.json"):

@@ -212,3 +212,12 @@ def test_manifest_of_committed_weights_matches_the_files():
         assert fname == weights.file_name(entry["name"], entry["key"])
     assert sum(e["bytes"] for e in manifest.values()) <= 25 * 2**20  # the whole set: <= 25 MB
     json.dumps(manifest)
+
+
+def test_train_list_names_every_network_of_the_profile(capsys):
+    import build as cli
+
+    assert cli.main(["train", "--list", "--profile", "cifar10-10ep"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("network ")]
+    assert [line.split()[1] for line in lines] == NETWORKS["cifar10-10ep"]
+    assert all(line.split()[3].rstrip(":") in ("trained", "missing", "stale", "partial") for line in lines)

@@ -92,7 +92,8 @@ def test_notebook_page_in_the_site_look_with_download(nb_project):
 def test_a_notebook_can_be_a_chapter(nb_project):
     html = (nb_project / "site" / "index.html").read_text()
     chapter = html.split('id="notebook"', 1)[1].split("</section>\n", 1)[0]
-    assert re.search(r"ratio is [\d.]+, as <a class=\"xref\" href=\"#fig-gradient_flow\">Figure 1</a>", chapter)
+    assert re.search(r"ratio is <span class=\"result-number\" data-experiment=\"gradient_flow\" [^>]*>[\d.]+</span>, "
+                     r"as <a class=\"xref\" href=\"#fig-gradient_flow\">Figure 1</a>", chapter)
     assert "{{ not_jinja }}" in chapter and "{{ shown as is }}" in chapter  # code is shown, not run by Jinja
     assert '<img src="data:image/png;base64,' in chapter and 'id="eq-nb"' in chapter
 

@@ -176,6 +176,37 @@ def test_deck_page_runs_reveal_in_a_browser(talk):
     assert errors == []
 
 
+@pytest.mark.browser
+def test_chapter_list_under_the_video_seeks_it(talk):
+    """The chapters track, shown: one entry per cue at the track's start; a click seeks there."""
+    cues = parse_vtt((talk / "site" / "media" / "chapters.vtt").read_text())
+    html = (talk / "site" / "index.html").read_text()
+    listed = re.findall(r'<a href="media/talk.mp4#t=([\d.]+)" data-start="[\d.]+"><span class="talk-time">'
+                        r'[\d:]+</span> ([^<]+)</a>', html)
+    assert [(float(t), title) for t, title in listed] == [(a / 1000, text) for a, _, text in cues]
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
+    from reader_site import serve  # a server with byte ranges, as a host has: a video seeks with them
+
+    url, server = serve(talk / "site")
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(url, wait_until="load")
+            page.locator(".talk-chapters a").last.click()
+            page.wait_for_function("t => document.querySelector('.talk video').currentTime >= t - 0.01",
+                                   arg=float(listed[-1][0]), timeout=10_000)
+            page.wait_for_function("() => document.querySelector('.talk-chapters li:last-child a')"
+                                   ".getAttribute('aria-current') === 'true'", timeout=5_000)
+            assert "#" not in page.url  # it seeked the video instead of following the link
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_unchanged_slides_do_not_reencode(talk, tmp_path):
     root = tmp_path / "proj"
     shutil.copytree(talk, root)

@@ -25,7 +25,8 @@ def draw(result, theme: Theme):
         ax.set_xlabel("layers")
         ax.set_xticks(depths)
     pd = sorted(int(k.removeprefix("resnet")) for k in paper)
-    axes[0][1].plot(pd, [100 * paper[f"resnet{d}"] for d in pd], color=theme.muted, marker="s",
+    # accent[0]: the colour the interactive chart gives its third series, so the caption holds for both
+    axes[0][1].plot(pd, [100 * paper[f"resnet{d}"] for d in pd], color=theme.accent[0], marker="s",
                     linestyle=":", label="ResNet, He et al. Table 6")
     axes[0][0].set_ylabel("error (%)")
     legend(axes[0][1], theme, fontsize=7, loc="center right")
@@ -36,7 +37,8 @@ def caption(result) -> str:
     s = result.metrics["summary"]
     return (f"Error at the end of training against depth: training error, where the plain "
             f"networks show the degradation problem, and test error, with the ResNet test errors "
-            f"He et al. 2015 report in Table 6 after 64,000 iterations on all 50,000 images (grey). "
+            f"He et al. 2015 report in Table 6 after 64,000 iterations on all 50,000 images (teal, "
+            f"“ResNet, He et al. Table 6” in the legend). "
             f"Ours: {s['epochs']} epochs on {s['n_train']:,} {data_name(result)} images.")
 
 

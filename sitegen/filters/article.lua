@@ -3,8 +3,10 @@
 -- so numbers cannot be decided here):
 --   [@he2016; @veit2016]  -> <span class="citation" data-cites="he2016 veit2016"></span>
 --   @fig:name, [@eq:name] -> <a class="xref" data-ref="fig:name"></a>
---   $$ ... $$ {#eq:name}  -> <span class="equation" data-label="eq:name"> math </span>
+--   $$ ... $$ {#eq:name}  -> <span class="equation" data-label="eq:name">
+--                              <span class="equation-body"> math </span></span>
 --   Table: caption {#tbl:name} -> <table data-label="tbl:name"> (numbered by the post-pass)
+--   ![caption](x.svg){#fig:name} -> the slot figure("name") makes, its source in a comment
 
 local xref_prefixes = { fig = true, eq = true, tbl = true, sec = true }
 
@@ -52,6 +54,32 @@ function Cite(el)
   return out
 end
 
+-- "a, \qquad b" -> {"a,", "b"}: separate statements, split where no brace or
+-- \left..\right is open, so each can wrap onto its own line on a narrow screen
+-- (MathML has no line breaking in browsers).
+local function split_statements(tex)
+  local parts, depth, start, i = {}, 0, 1, 1
+  while i <= #tex do
+    local c = tex:sub(i, i)
+    if c == "{" then depth = depth + 1
+    elseif c == "}" then depth = depth - 1
+    elseif tex:match("^\\left[^%a]", i) then depth = depth + 1
+    elseif tex:match("^\\right[^%a]", i) then depth = depth - 1
+    elseif depth == 0 and tex:match("^\\qquad%f[^%a]", i) then
+      parts[#parts + 1] = tex:sub(start, i - 1)
+      start = i + 6
+    end
+    i = i + (c == "\\" and 2 or 1)
+  end
+  parts[#parts + 1] = tex:sub(start)
+  local out = pandoc.List()
+  for _, part in ipairs(parts) do
+    part = part:gsub("^%s+", ""):gsub("%s+$", "")
+    if part ~= "" then out:insert(pandoc.Math("DisplayMath", part)) end
+  end
+  return out
+end
+
 -- A display equation followed by {#eq:label} in the same paragraph.
 local function label_equations(inlines)
   local out = pandoc.List()
@@ -63,7 +91,8 @@ local function label_equations(inlines)
       if inlines[j] and inlines[j].t == "Space" then j = j + 1 end
       local label = inlines[j] and inlines[j].t == "Str" and inlines[j].text:match("^{#(eq:[%w_%-%.]+)}$")
       local attr = pandoc.Attr("", { "equation" }, label and { { "data-label", label } } or {})
-      out:insert(pandoc.Span({ el }, attr))
+      local body = pandoc.Span(split_statements(el.text), pandoc.Attr("", { "equation-body" }))
+      out:insert(pandoc.Span({ body }, attr))
       i = label and (j + 1) or (i + 1)
     else
       out:insert(el)
@@ -73,7 +102,34 @@ local function label_equations(inlines)
   return out
 end
 
+-- ![caption](path.svg){#fig:name alt="..."} alone in a paragraph: an author's figure.
+-- It becomes the same slot as figure("name"), numbered with the plot figures by the
+-- post-pass, and a comment before it carrying what sitegen.images needs (JSON).
+local function image_figure(el)
+  if #el.content ~= 1 or el.content[1].t ~= "Image" then return nil end
+  local img = el.content[1]
+  local label = img.identifier:match("^fig:([%w_%.%-]+)$")
+  if not label then return nil end
+  local caption = pandoc.write(pandoc.Pandoc({ pandoc.Plain(img.caption) }), "html",
+                               { html_math_method = "mathml", wrap_text = "none" })
+  local attrs = {}
+  for k, v in pairs(img.attributes) do attrs[k] = v end
+  local info = { label = label, src = img.src, classes = img.classes, attributes = attrs }
+  local width = ""
+  for _, c in ipairs(img.classes) do
+    local w = c:match("^l%-(%a+)$") or c
+    if w == "body" or w == "page" or w == "screen" then width = w end
+  end
+  local json = pandoc.json.encode(info):gsub("%-%-", "\\u002d\\u002d")  -- no "--" inside a comment
+  -- the caption as HTML of its own, so the post-pass finds its citations and references
+  return { pandoc.RawBlock("html", "<!--image-figure " .. json .. "-->"),
+           pandoc.RawBlock("html", '<figcaption class="image-caption">' .. caption:gsub("%s+$", "") .. "</figcaption>"),
+           pandoc.RawBlock("html", "<p><!--figure:" .. label .. ":" .. width .. "--></p>") }
+end
+
 function Para(el)
+  local fig = image_figure(el)
+  if fig then return fig end
   el.content = label_equations(el.content)
   return el
 end

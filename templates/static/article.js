@@ -1,6 +1,7 @@
-// The article's behaviour: theme toggle, table of contents, footnote and
-// citation cards, copy buttons, margin-note spacing. Without JavaScript the
-// page reads the same: every control here is added or revealed by this file.
+// The article's behaviour: theme toggle, table of contents, footnote, citation
+// and number cards, copy buttons, the talk's chapters, margin-note spacing.
+// Without JavaScript the page reads the same: every control here is added or
+// revealed by this file.
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -19,13 +20,18 @@
       source.media = explicit ? (theme === "dark" ? "screen" : "not all") : source.dataset.media;
     });
   }
+  // the button names what a click gives, "Light theme" while the page is dark
+  function labelToggle(theme) {
+    var button = document.getElementById("theme-toggle");
+    if (!button) return;
+    var next = theme === "dark" ? "light" : "dark";
+    button.dataset.next = next;
+    button.querySelector(".theme-toggle-label").textContent = next === "dark" ? "Dark theme" : "Light theme";
+  }
   function applyTheme(theme, explicit) {
     if (explicit) root.dataset.theme = theme;
     showFigures(theme, explicit);
-    var button = document.getElementById("theme-toggle");
-    if (button) {
-      button.setAttribute("aria-pressed", theme === "dark" ? "true" : "false");
-    }
+    labelToggle(theme);
     document.dispatchEvent(new CustomEvent("themechange", { detail: { theme: theme } }));
   }
   function setupTheme() {
@@ -39,7 +45,7 @@
       });
     }
     if (root.dataset.theme) applyTheme(root.dataset.theme, true);
-    else if (button) button.setAttribute("aria-pressed", systemDark.matches ? "true" : "false");
+    else labelToggle(effectiveTheme());
     systemDark.addEventListener("change", function () {
       if (!root.dataset.theme) applyTheme(effectiveTheme(), false);
     });
@@ -78,13 +84,14 @@
     });
   }
 
-  // ---- hover cards for footnotes and citations: hover, focus or tap
+  // ---- hover cards for footnotes, citations and quoted numbers (numbers.js): hover, focus or tap
   function setupCards() {
     var card = document.getElementById("hover-card");
     if (!card) return;
     var current = null, hideTimer = null, touch = false;
-    var selector = "a.footnote-ref, .citation a[data-ref]";
+    var selector = "a.footnote-ref, .citation a[data-ref], .result-number[tabindex]";
     function content(trigger) {
+      if (trigger.classList.contains("result-number")) return window.numberCard ? window.numberCard(trigger) : "";
       var id = trigger.getAttribute("href").slice(1), target = document.getElementById(id);
       if (!target) return "";
       var number = trigger.dataset.ref ? trigger.textContent : (target.getAttribute("value") || "");
@@ -148,7 +155,8 @@
 
   // ---- copy buttons on code blocks
   function setupCopy() {
-    document.querySelectorAll("main pre").forEach(function (pre, i) {
+    var n = 0;
+    document.querySelectorAll("main pre, .appendix pre").forEach(function (pre) {
       var box = pre.closest("div.sourceCode");
       if (!box) {
         box = document.createElement("div");
@@ -160,7 +168,8 @@
       button.type = "button";
       button.className = "copy-code";
       button.textContent = "Copy";
-      button.setAttribute("aria-label", "Copy code block " + (i + 1));
+      button.setAttribute("aria-label", pre.classList.contains("bibtex") ? "Copy the BibTeX entry" :
+        pre.classList.contains("citation-text") ? "Copy the citation" : "Copy code block " + (++n));
       button.addEventListener("click", function () {
         var text = pre.innerText.replace(/\n$/, "");
         var done = function () {
@@ -175,6 +184,25 @@
         }
       });
       box.appendChild(button);
+    });
+  }
+
+  // ---- the talk's chapter list seeks the video, and marks the chapter playing
+  function setupTalk() {
+    var video = document.querySelector(".talk video"), links = document.querySelectorAll(".talk-chapters a[data-start]");
+    if (!video || !links.length) return;
+    links.forEach(function (a) {
+      a.addEventListener("click", function (e) {
+        e.preventDefault();
+        video.currentTime = parseFloat(a.dataset.start);
+        var playing = video.play();
+        if (playing && playing.catch) playing.catch(function () { /* autoplay refused: the reader presses play */ });
+      });
+    });
+    video.addEventListener("timeupdate", function () {
+      var current = null;
+      links.forEach(function (a) { if (parseFloat(a.dataset.start) <= video.currentTime + 0.05) current = a; });
+      links.forEach(function (a) { if (a === current) a.setAttribute("aria-current", "true"); else a.removeAttribute("aria-current"); });
     });
   }
 
@@ -193,7 +221,7 @@
 
   // ---- wide maths, tables and code scroll sideways: keyboard readers must reach them too
   function focusableScrollers() {
-    document.querySelectorAll("main .equation, main table, main pre").forEach(function (el) {
+    document.querySelectorAll("main .equation-body, main table, main pre, main figure.l-screen .figure-media").forEach(function (el) {
       var scrolls = el.scrollWidth > el.clientWidth + 1;
       if (scrolls && !el.hasAttribute("tabindex")) { el.tabIndex = 0; el.dataset.scrollFocus = ""; }
       else if (!scrolls && "scrollFocus" in el.dataset) { el.removeAttribute("tabindex"); delete el.dataset.scrollFocus; }
@@ -210,8 +238,13 @@
   setupToc();
   setupCards();
   setupCopy();
+  setupTalk();
   openTarget();
   window.addEventListener("hashchange", openTarget);
+  // paper gets every figure, also those a lazy image never loaded on screen
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("img[loading='lazy']").forEach(function (img) { img.loading = "eager"; });
+  });
   window.addEventListener("load", function () { spaceNotes(); focusableScrollers(); });
   var resizeTimer;
   window.addEventListener("resize", function () {

@@ -124,6 +124,20 @@
     els.forEach(function (el) { observer.observe(el.closest("figure") || el.parentNode); });
   }
 
+  // a tap on a mark opens its tooltip: vega opens tooltips on a mouse's pointermove,
+  // which a tap never sends, so the tap is passed on as one; a tap elsewhere closes it
+  document.addEventListener("pointerup", function (e) {
+    if (e.pointerType === "mouse") return;
+    var chart = e.target.closest && e.target.closest(".vega-chart");
+    if (chart) {
+      e.target.dispatchEvent(new PointerEvent("pointermove", { bubbles: true, cancelable: true, isPrimary: true,
+        pointerType: "mouse", clientX: e.clientX, clientY: e.clientY, view: window }));
+    } else {
+      var tip = document.getElementById("vg-tooltip-element");
+      if (tip) tip.classList.remove("visible");
+    }
+  });
+
   document.addEventListener("themechange", function () {
     var theme = currentTheme();
     charts.forEach(function (chart) { if (chart.theme !== theme) embed(chart); });

@@ -24,13 +24,11 @@ import hashlib
 import importlib.util
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
 from figures import store
-from figures.store import canonical_json, library_versions, sha256
+from figures.store import _atomic_write, canonical_json, library_versions, sha256
 
 ROOT = Path(__file__).resolve().parent / "weights"
 MANIFEST = "MANIFEST.json"
@@ -176,14 +174,3 @@ def _as_float(state: Mapping) -> dict:
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

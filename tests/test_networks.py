@@ -150,7 +150,7 @@ def test_campaign_plan_tells_trained_missing_and_partial(tmp_path, monkeypatch):
                {"recipe": dataclasses.asdict(recipe), "epochs": 10, "train_seconds": 600.0,
                 "images_per_second": 900.0, "precision": ["fp32"], "hosts": ["Test CPU"],
                 "final": {"test_error": 0.1}})
-    (tmp_path / "partial").mkdir()
+    (tmp_path / "partial").mkdir(exist_ok=True)  # the manifest lock lives there too
     (tmp_path / "partial" / weights.file_name("plain20", weights.model_key("plain20", recipe))
      .replace(".pt", ".ckpt")).write_bytes(b"x")
     states = {s.name: s for s in campaign.plan("cifar10-10ep", store)}

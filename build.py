@@ -127,6 +127,10 @@ def cmd_train(args) -> int:
     if args.list:
         _print_networks(campaign.plan(profile), profile)
         return 0
+    if args.prune:
+        gone = campaign.prune()
+        _say(args, f"deleted {len(gone)} stale network(s): {', '.join(gone) or 'none'}")
+        return 0
     known = sorted(s.name for s in campaign.plan(profile)) if args.only else []
     for name in args.only or ():
         if name not in known:
@@ -216,6 +220,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", metavar="NAME", help="train only this network")
     p.add_argument("--commit", action="store_true", help="git-commit each network as it finishes")
     p.add_argument("--list", action="store_true", help="list the networks: trained, missing or stale")
+    p.add_argument("--prune", action="store_true",
+                   help="delete stored networks that no profile's current code keys")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("serve", parents=[common], help="preview site/ on 127.0.0.1 and rebuild on change")

@@ -14,6 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from figures.names import FAMILIES, net_label  # noqa: E402, F401 (the plot modules' names)
+
 
 @dataclass(frozen=True)
 class Theme:
@@ -98,16 +100,6 @@ def legend(ax, theme: Theme, **kw):
 # --- shared by the plot modules: names, numbers and Vega-Lite specs ---------
 
 VEGA_LITE = "https://vega.github.io/schema/vega-lite/v5.json"
-FAMILIES = {"plain": "plain", "resnet": "ResNet", "preact_resnet": "pre-act ResNet",
-            "highway": "Highway", "densenet": "DenseNet", "densenet_bc": "DenseNet-BC"}
-
-
-def net_label(name: str) -> str:
-    """'resnet56' -> 'ResNet-56', 'preact_resnet20' -> 'pre-act ResNet-20'."""
-    base = name.rstrip("0123456789")
-    depth = name[len(base):]
-    label = FAMILIES.get(base.rstrip("_"), base)
-    return f"{label}-{depth}" if depth else label
 
 
 def data_name(result) -> str:

@@ -201,7 +201,7 @@ def test_claim_over_experiment_results_is_checked_by_the_build(project_root, cap
     if ok:
         assert code == 0, err
         html = (project_root / "site" / "index.html").read_text()
-        # the number is marked with its source (sitegen.numbers): a span around the digits
+        # the number is marked with its source (sitegen.render.numbers): a span around the digits
         assert re.search(r"Deleting a block of the plain net: (?:<[^>]+>)*\d+\.\d%", html)
     else:
         assert code == 1 and len(err.splitlines()) == 1

@@ -1,4 +1,5 @@
-"""Runs experiments that are stale and stores their results with provenance.
+"""Decides which stored results are stale (`status`, the project's one freshness
+check), runs experiments and stores their results with provenance.
 
 Only this module and figures.store touch the results folder. An experiment
 that raises leaves the previous result in place: results are replaced only by

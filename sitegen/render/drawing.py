@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 import traceback
-from typing import Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 from ..errors import BuildError
 
@@ -29,7 +29,7 @@ J = TypeVar("J")
 
 
 class Workers(Generic[J]):
-    def __init__(self, jobs: list[J], work: Callable[[J], bytes], processes: int | None = None):
+    def __init__(self, jobs: list[J], work: Callable[[J], Any], processes: int | None = None):
         self.jobs, self.work = jobs, work
         n = min(len(jobs), processes or _cpus())
         if n < 2 or threading.active_count() > 1 or not hasattr(os, "fork"):
@@ -46,9 +46,9 @@ class Workers(Generic[J]):
             os.close(write)
             self.children.append((pid, read, share))
 
-    def finish(self) -> list[bytes]:
+    def finish(self) -> list[Any]:
         """Every job's output, in the jobs' order; of several errors, that of the first job is raised."""
-        out: list[bytes | None] = [None] * len(self.jobs)
+        out: list[Any] = [None] * len(self.jobs)
         failures: list[tuple[int, BaseException]] = []
         try:
             for i in self.shares[0] if self.shares else []:
@@ -79,7 +79,7 @@ class Workers(Generic[J]):
             self.children = []
         if failures:
             raise min(failures, key=lambda f: f[0])[1]
-        return out  # type: ignore[return-value]
+        return out
 
 
 def _kill(pid: int) -> None:
@@ -89,7 +89,7 @@ def _kill(pid: int) -> None:
         pass
 
 
-def start(jobs: list[J], work: Callable[[J], bytes], processes: int | None = None) -> Workers[J]:
+def start(jobs: list[J], work: Callable[[J], Any], processes: int | None = None) -> Workers[J]:
     return Workers(jobs, work, processes)
 
 
@@ -104,7 +104,7 @@ def _serve(parent: int, jobs: list, work: Callable, write: int) -> None:
     """The worker's side: each job in turn; the outputs, or the first error, pickled to the pipe."""
     try:
         die_with_parent(parent)
-        made: list[bytes] = []
+        made: list[Any] = []
         try:
             for job in jobs:
                 orphaned(parent)

@@ -3,13 +3,16 @@ alt text and a provenance card, as RenderedFigures; and a figure's HTML.
 
 Figures are cached by what they depend on (the plot module, the shared style,
 the result's checksum, matplotlib's version), so an edited plot module redraws
-only its own figure and a rebuild with nothing changed draws nothing. The SVGs
-of the figures to draw are shared among forked processes (sitegen.render.drawing),
-started before the build's pandoc threads; the captions go through one pandoc run.
+only its own figure and a rebuild with nothing changed draws nothing. The figures
+to draw are shared among forked processes (sitegen.render.drawing), started
+before the build's pandoc threads; each is drawn once, in the light theme, and
+recoloured for the dark one unless it picks its look by the theme's name; the
+captions go through one pandoc run.
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import html
 import json
@@ -26,9 +29,6 @@ from ..model import RenderedFigure
 from ..modules import load_plot
 from . import drawing
 
-THEMES = ("light", "dark")
-
-
 @functools.lru_cache(maxsize=1)
 def _matplotlib_version() -> str:
     from importlib.metadata import version  # not `import matplotlib`: a cache hit needs none
@@ -39,8 +39,8 @@ def _matplotlib_version() -> str:
 def figure_key(name: str, result: StoredResult) -> str:
     # result.json's checksum covers metrics, data, arrays and the provenance the card
     # shows: a rerun that changes only the provenance still redraws the card
-    return key(source(f"figures.plots.{name}", "figures.plotstyle"), result.key, result.checksum,
-               _matplotlib_version())
+    return key(source(f"figures.plots.{name}", "figures.plotstyle", "sitegen.render.figures"), result.key,
+               result.checksum, _matplotlib_version())
 
 
 class Drawing:
@@ -53,21 +53,13 @@ class Drawing:
         self.misses = [n for n in names if not self.cache.has(n, self.keys[n])]
         self.modules = {n: load_plot(n) for n in self.misses}  # imported here: the workers inherit them
         if self.misses:
-            from figures.plotstyle import THEMES as STYLES, svg_bytes
-
-            def draw(job: tuple[str, str]) -> bytes:
-                name, theme = job
-                with _plot_errors(self.modules[name]):
-                    return svg_bytes(self.modules[name].draw(results[name], STYLES[theme]))
-
-            self.workers = drawing.start([(n, t) for n in self.misses for t in THEMES], draw)
+            self.workers = drawing.start(self.misses, lambda name: draw_pair(self.modules[name], results[name]))
 
     def finish(self) -> dict[str, RenderedFigure]:
         """{name: RenderedFigure}, in the order of `names`."""
         drawn: dict[str, RenderedFigure] = {}
         if self.misses:
-            svgs = iter(self.workers.finish())
-            pairs = {name: (next(svgs), next(svgs)) for name in self.misses}  # (light, dark)
+            pairs = dict(zip(self.misses, self.workers.finish()))  # (light, dark)
             texts = {}
             for name in self.misses:
                 module, result = self.modules[name], self.results[name]
@@ -91,6 +83,26 @@ class Drawing:
         doc = json.loads(self.cache.get(name, self.keys[name]))
         return RenderedFigure(name, doc["width"], doc["svg_light"].encode(), doc["svg_dark"].encode(),
                               doc["spec"], doc["caption_html"], doc["alt"], doc["provenance"], self.results[name].key)
+
+
+def draw_pair(module, result: StoredResult) -> tuple[bytes, bytes]:
+    """(light SVG, dark SVG) of a plot module's figure. A figure that uses the theme's
+    colours as they are is drawn once and recoloured; one that asks the theme its name
+    (to pick a colour map per theme) is drawn in each theme."""
+    from figures.plotstyle import DARK, LIGHT, recolour, svg_bytes
+
+    asked: list[str] = []
+
+    class Watched(type(LIGHT)):
+        def __getattribute__(self, attr: str):
+            if attr == "name":
+                asked.append(attr)
+            return super().__getattribute__(attr)
+
+    with _plot_errors(module):
+        light = svg_bytes(module.draw(result, Watched(**dataclasses.asdict(LIGHT))))
+        dark = svg_bytes(module.draw(result, DARK)) if asked else recolour(light, LIGHT, DARK)
+    return light, dark
 
 
 @contextlib.contextmanager

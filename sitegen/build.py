@@ -95,18 +95,18 @@ def render(project: Project, store, chapters, deck, report: BuildReport, log) ->
     article_figures = sorted({f for ch in chapters for f in ch.used_figures})
     names = sorted({*article_figures, *(deck.figures if deck else ())})
     t0 = time.perf_counter()
-    drawing = Drawing(names, {n: view.load(plot_experiment(n)) for n in names}, project.cache)
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+    with Drawing(names, {n: view.load(plot_experiment(n)) for n in names}, project.cache) as drawing, \
+            ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         entries = pool.submit(load_entries, project.bibliography, project.cache)
-        t_pandoc = time.perf_counter()
-        rendered = render_chapters.start_pandoc(chapters, project, pool)
+        t_pandoc, done = time.perf_counter(), []
+        rendered = render_chapters.start_pandoc(chapters, project, pool, done)
         figures = drawing.finish()  # matplotlib here and in forked workers, pandoc in its processes
         report.timings["figures"] = round(time.perf_counter() - t0, 3)
         report.figures_drawn = list(drawing.misses)
         if drawing.misses:
             pause_point("figures")
         hits = [f.result() for f in rendered]
-        report.timings["pandoc"] = round(time.perf_counter() - t_pandoc, 3)  # overlaps the figures
+        report.timings["pandoc"] = round(max(done, default=t_pandoc) - t_pandoc, 3)  # beside the figures
         report.chapters_cached = sum(hits)
         report.chapters_rendered = len(hits) - sum(hits)
         if report.chapters_rendered:
@@ -114,7 +114,7 @@ def render(project: Project, store, chapters, deck, report: BuildReport, log) ->
         with timed("bibliography"):
             refs = references(chapters, project.bibliography, project.csl, entries.result(), project.cache)
     with timed("media"):  # the slides deck and video, the companion notebooks
-        media = video.stage(project, deck, figures, log).update(notebooks.stage(project, log))
+        media = video.media(project, deck, figures, log).update(notebooks.media(project, log))
     with timed("page"):
         return page.render_site(project, store, chapters, refs, {n: figures[n] for n in article_figures}, media)
 

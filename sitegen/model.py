@@ -4,7 +4,7 @@
     Deck, Slide     the talk, read from content/slides.md
     RenderedFigure  a figure ready for the page: SVGs, caption, alt text, provenance
     Reference       one formatted entry of the reference list
-    Media           files and page variables that the video and notebook stages add
+    Media           files and page variables that the video and notebook steps add
     BuildReport     what a build did, for the CLI and the preview server
 
 Every other module imports its types from here, so that imports point one way.
@@ -117,7 +117,7 @@ class Reference:
 
 @dataclass
 class Media:
-    """What a media stage adds to the site: files (site path -> bytes or a file to copy) and page variables."""
+    """What a media step (the talk, the notebooks) adds to the site: files (site path -> bytes or a file to copy) and page variables."""
     files: dict[str, bytes | Path] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
 

@@ -36,7 +36,8 @@ def input_fingerprint(project: Project, extra: dict) -> str:
             # in-progress training checkpoints change every epoch and are no input of the page
             if p.is_file() and "__pycache__" not in p.parts and "partial" not in p.parts:
                 h.update(f"{p}:{_stat(p)}\n".encode())
-                h.update(p.read_bytes())
+                if p.suffix != ".pt":  # trained weights (MBs): the page is made from results, not from them
+                    h.update(p.read_bytes())
     return h.hexdigest()
 
 

@@ -12,16 +12,16 @@ from . import publish
 
 def write(site: Path, files: dict[str, bytes | Path]) -> Path:
     """A staging folder holding `files`; removed again if writing fails."""
-    stage = publish.staging_dir(site)
+    staged = publish.staging_dir(site)
     try:
         for rel, data in sorted(files.items()):
-            out = stage / rel
+            out = staged / rel
             out.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(data, Path):
                 shutil.copyfile(data, out)
             else:
                 out.write_bytes(data)
     except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+        shutil.rmtree(staged, ignore_errors=True)
         raise
-    return stage
+    return staged

@@ -113,9 +113,9 @@ def test_every_module_is_short_and_says_what_it_owns():
         assert ast.get_docstring(ast.parse(text)), f"{name} has no docstring"
 
 
-@pytest.mark.parametrize("stage", ["sitegen.render.video", "sitegen.render.notebooks"])
-def test_media_stages_know_nothing_of_planning_or_running(graph, stage):
-    reached = reachable(graph, stage)
+@pytest.mark.parametrize("step", ["sitegen.render.video", "sitegen.render.notebooks"])
+def test_media_steps_know_nothing_of_planning_or_running(graph, step):
+    reached = reachable(graph, step)
     assert not reached & {"sitegen.plan", "sitegen.run", "sitegen.build", "figures.runner"}, sorted(reached)
 
 

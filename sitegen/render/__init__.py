@@ -14,5 +14,5 @@ and the page that holds them, as data: {site path: bytes, or a file to copy}.
     notebooks           the companion notebooks, executed and rendered
 
 Nothing here writes a file but through sitegen.cache; the video and notebook
-stages import nothing from the plan or run phases.
+steps import nothing from the plan or run phases.
 """

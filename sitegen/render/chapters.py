@@ -9,6 +9,7 @@ names the file and the line of the source, not of Jinja's output.
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -53,8 +54,9 @@ def jinja(chs: list[Chapter], view: ResultsView, known_figures: set[str], projec
         cache.put(ch.slug, entry, json.dumps({"markdown": ch.markdown, "used": used}).encode("utf-8"))
 
 
-def start_pandoc(chs: list[Chapter], project: Project, pool: ThreadPoolExecutor) -> list[Future]:
-    """One pandoc process per changed chapter in `pool`; each future says whether it was cached."""
+def start_pandoc(chs: list[Chapter], project: Project, pool: ThreadPoolExecutor, done: list[float]) -> list[Future]:
+    """One pandoc process per changed chapter in `pool`; each future says whether it was cached,
+    and adds the time it finished to `done`."""
     cache = Cache(project.cache, "chapters")
     filter_src = pandoc.FILTER.read_text(encoding="utf-8")
     version = _pandoc_version(project.cache)
@@ -62,12 +64,13 @@ def start_pandoc(chs: list[Chapter], project: Project, pool: ThreadPoolExecutor)
     def one(ch: Chapter) -> bool:
         entry = key(ch.markdown, ch.slug, version, filter_src, pandoc.READER)
         hit = cache.get(ch.slug, entry, ".html")
-        if hit is not None:
+        if hit is None:
+            ch.html = render_markdown(ch)
+            cache.put(ch.slug, entry, ch.html.encode("utf-8"), ".html")
+        else:
             ch.html = hit.decode("utf-8")
-            return True
-        ch.html = render_markdown(ch)
-        cache.put(ch.slug, entry, ch.html.encode("utf-8"), ".html")
-        return False
+        done.append(time.perf_counter())
+        return hit is not None
 
     return [pool.submit(one, ch) for ch in chs]
 

@@ -59,10 +59,11 @@ class Workers(Generic[J]):
                     break
             while self.children:
                 pid, read, share = self.children[0]
-                with os.fdopen(read, "rb") as f:
+                with os.fdopen(read, "rb", closefd=False) as f:
                     data = f.read()
-                os.waitpid(pid, 0)
                 self.children.pop(0)
+                os.close(read)
+                os.waitpid(pid, 0)
                 kind, at, value = pickle.loads(data) if data else ("bug", 0, "a figure worker died without a word")
                 if kind == "ok":
                     for i, made in zip(share, value):
@@ -72,14 +73,18 @@ class Workers(Generic[J]):
                 else:
                     failures.append((share[at], RuntimeError(f"a figure worker failed:\n{value}")))
         finally:  # interrupted: no worker outlives this call
-            for pid, read, _ in self.children:
-                _kill(pid)
-                os.close(read)
-                os.waitpid(pid, 0)
-            self.children = []
+            self.close()
         if failures:
             raise min(failures, key=lambda f: f[0])[1]
         return out
+
+    def close(self) -> None:
+        """Stop the workers still running (the build failed before it needed them)."""
+        for pid, read, _ in self.children:
+            _kill(pid)
+            os.close(read)
+            os.waitpid(pid, 0)
+        self.children = []
 
 
 def _kill(pid: int) -> None:

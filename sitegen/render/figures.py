@@ -79,6 +79,13 @@ class Drawing:
                     "caption_html": caption, "alt": alt, "provenance": fig.provenance}).encode())
         return {n: drawn[n] if n in drawn else self._cached(n) for n in self.names}
 
+    def __enter__(self) -> Drawing:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.misses:
+            self.workers.close()
+
     def _cached(self, name: str) -> RenderedFigure:
         doc = json.loads(self.cache.get(name, self.keys[name]))
         return RenderedFigure(name, doc["width"], doc["svg_light"].encode(), doc["svg_dark"].encode(),

@@ -106,7 +106,7 @@ def highlight_css() -> str:
             "\n@media (prefers-color-scheme: dark) {\n" + dark + "\n}\n")
 
 
-def stage(project: Project, log=print) -> Media:
+def media(project: Project, log=print) -> Media:
     """Every companion notebook as site/notebooks/NAME.html and NAME.ipynb, and the article's list."""
     folder = project.content / project.config.notebooks
     paths = sorted(folder.glob("*.ipynb")) if folder.is_dir() else []

@@ -95,7 +95,7 @@ def meta_context(project: Project, references) -> dict:
 
 def render_site(project: Project, store: ResultStore, chapters: list[Chapter], refs: list[Reference],
                 figures: dict[str, RenderedFigure], media: Media) -> dict[str, bytes | Path]:
-    """Every file of the site: the page, its figures and assets, and the media stages' files."""
+    """Every file of the site: the page, its figures and assets, and the media steps' files."""
     cfg = project.config
     # the author's own figures (images, diagrams of the models) join the plot figures
     figures = {**figures, **images.collect(chapters, project, page_meta.chart_theme(project.cache))}
@@ -131,7 +131,7 @@ def render_site(project: Project, store: ResultStore, chapters: list[Chapter], r
             "commit": git_commit(project.root),
             "year": meta["published"]["iso"][:4],
         },
-        "video": None, "notebooks": [],  # filled by the media stages (sitegen.render.video, .notebooks)
+        "video": None, "notebooks": [],  # filled by the media steps (sitegen.render.video, .notebooks)
     }
     context.update(media.context)
     files.update(media.files)

@@ -256,8 +256,8 @@ def make_video(deck: Deck, svgs: dict[str, bytes], cache_root: Path, log=print) 
     return cache.folder_entry("talk", entry, encode_into, lambda folder: all((folder / f).exists() for f in FILES))
 
 
-# -- the media stage -------------------------------------------------------------
-def stage(project: Project, deck: Deck | None, figures: dict[str, RenderedFigure], log=print) -> Media:
+# -- what the talk adds to the site -------------------------------------------------
+def media(project: Project, deck: Deck | None, figures: dict[str, RenderedFigure], log=print) -> Media:
     """The deck page and the video for the site, plus the article's `video` variable.
     `figures` holds every figure the deck shows, drawn with the article's."""
     if deck is None:

@@ -1,55 +1,29 @@
-"""The article page: assembled chapters through the Jinja page template, and
-every file the page needs written into the staging folder.
+"""The article page: the assembled chapters through the Jinja page template, and
+every file the page needs, as {site path: bytes, or a file to copy}; the write
+phase puts them into the staging folder.
 """
 from __future__ import annotations
 
+import fnmatch
 import json
-import shutil
 from pathlib import Path
 
-import jinja2
+from figures.store import ResultStore, git_commit
 
-from figures.store import git_commit
-
-from . import images, numbers, page_meta, page_notes, pandoc
+from .. import pandoc
+from ..model import Chapter, Media, Reference, RenderedFigure
+from ..project import Project
+from . import images, numbers, page_meta, page_notes
 from .assemble import assemble
-from .errors import BuildError
-from .project import Project
+from .templates import render_page
+
+STATIC_LEFT_OUT = ("README.md", "*.py")  # READMEs and scripts that made vendored files are for us, not for readers
 
 PREVIEW = "preview.png"
 LICENCES = {"CC-BY 4.0": "https://creativecommons.org/licenses/by/4.0/",
             "CC BY 4.0": "https://creativecommons.org/licenses/by/4.0/",
             "CC-BY-SA 4.0": "https://creativecommons.org/licenses/by-sa/4.0/",
             "CC0": "https://creativecommons.org/publicdomain/zero/1.0/"}
-
-
-def page_env(templates: Path, cache: Path | None = None) -> jinja2.Environment:
-    # compiled templates are kept in `cache` (checked against each template's mtime):
-    # compiling the article template costs more than rendering it
-    bytecode = None
-    if cache is not None:
-        (cache / "templates").mkdir(parents=True, exist_ok=True)
-        bytecode = jinja2.FileSystemBytecodeCache(str(cache / "templates"))
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), bytecode_cache=bytecode,
-                              undefined=jinja2.StrictUndefined, autoescape=jinja2.select_autoescape(["html", "j2"]),
-                              keep_trailing_newline=True)
-
-
-def render_page(project: Project, context: dict, template: str = "article.html.j2") -> str:
-    env = page_env(project.templates, project.cache)
-    try:
-        return env.get_template(template).render(**context)
-    except jinja2.TemplateSyntaxError as e:
-        raise BuildError(f"template error: {e.message}", e.filename or project.templates / template, e.lineno) from None
-    except jinja2.UndefinedError as e:
-        line = None
-        tb = e.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename.endswith(".j2"):
-                line, fname = tb.tb_lineno, tb.tb_frame.f_code.co_filename
-            tb = tb.tb_next
-        raise BuildError(f"undefined template variable: {e.message}",
-                         fname if line else project.templates / template, line) from None
 
 
 def _base_url(url: str) -> str:
@@ -76,18 +50,20 @@ def vtt_chapters(text: str) -> list[dict]:
     return out
 
 
-def write_assets(project: Project, stage: Path, figures) -> None:
-    fig_dir = stage / "figures"
-    fig_dir.mkdir(parents=True, exist_ok=True)
+def assets(project: Project, figures: dict[str, RenderedFigure]) -> dict[str, bytes | Path]:
+    """The figures' files and the static folder."""
+    files: dict[str, bytes | Path] = {}
     for name, fig in figures.items():
-        (fig_dir / f"{name}.{fig.ext}").write_bytes(fig.svg_light)
-        (fig_dir / f"{name}-dark.{fig.ext}").write_bytes(fig.svg_dark)
+        files[f"figures/{name}.{fig.ext}"] = fig.svg_light
+        files[f"figures/{name}-dark.{fig.ext}"] = fig.svg_dark
         if fig.spec is not None:
-            (fig_dir / f"{name}.vl.json").write_text(json.dumps(fig.spec, sort_keys=True, allow_nan=False),
-                                                      encoding="utf-8")
+            files[f"figures/{name}.vl.json"] = json.dumps(fig.spec, sort_keys=True, allow_nan=False).encode("utf-8")
     static = project.templates / "static"
-    if static.exists():  # READMEs and scripts that made vendored files are for us, not for readers
-        shutil.copytree(static, stage / "static", ignore=shutil.ignore_patterns("README.md", "*.py"))
+    for path in sorted(static.rglob("*")) if static.exists() else []:
+        rel = path.relative_to(static)
+        if path.is_file() and not any(fnmatch.fnmatch(part, pat) for part in rel.parts for pat in STATIC_LEFT_OUT):
+            files[f"static/{rel.as_posix()}"] = path
+    return files
 
 
 def meta_context(project: Project, references) -> dict:
@@ -113,22 +89,22 @@ def meta_context(project: Project, references) -> dict:
         "licence_url": LICENCES.get(cfg.licence, ""),
         "reference_links": {r.key: page_notes.link_label(r.link) for r in references
                             if r.link and r.link not in r.html},
-        "chart_theme": page_meta.chart_theme(project.cache / "page"),
+        "chart_theme": page_meta.chart_theme(project.cache),
     }
 
 
-def write_site(project: Project, stage: Path, chapters, refs, figures, media=None) -> None:
-    """`media` (sitegen.video.Media): files and page variables of the video and notebook stages."""
+def render_site(project: Project, store: ResultStore, chapters: list[Chapter], refs: list[Reference],
+                figures: dict[str, RenderedFigure], media: Media) -> dict[str, bytes | Path]:
+    """Every file of the site: the page, its figures and assets, and the media steps' files."""
+    cfg = project.config
     # the author's own figures (images, diagrams of the models) join the plot figures
-    figures = {**figures, **images.collect(chapters, project, page_meta.chart_theme(project.cache / "page"))}
+    figures = {**figures, **images.collect(chapters, project, page_meta.chart_theme(project.cache))}
     bodies, numbering = assemble(chapters, figures, refs)
     bodies, footnotes = page_notes.collect_footnotes(bodies)
     bodies = [page_notes.mark_asides(b) for b in bodies]
-    cfg = project.config
-    write_assets(project, stage, figures)
+    files = assets(project, figures)
     meta = meta_context(project, refs)
-    (stage / PREVIEW).write_bytes(page_meta.preview_image(cfg, cfg.author_list, meta["published"]["human"],
-                                                          project.cache / "page"))
+    files[PREVIEW] = page_meta.preview_image(cfg, cfg.author_list, meta["published"]["human"], project.cache)
     chapter_ctx = [
         {"slug": ch.slug, "title": ch.title, "number": i, "html": body, "file": ch.path.name}
         for i, (ch, body) in enumerate(zip(chapters, bodies), 1)
@@ -136,9 +112,7 @@ def write_site(project: Project, stage: Path, chapters, refs, figures, media=Non
     figure_list = [{"number": num, "name": name, "anchor": numbering.labels[f"fig:{name}"][0],
                     "interactive": figures[name].spec is not None,
                     "provenance": figures[name].provenance} for num, name in numbering.figures]
-    from figures.store import ResultStore
-
-    sources = numbers.sources(bodies, ResultStore(project.results), cfg.profile, figure_list)
+    sources = numbers.sources(bodies, store, cfg.profile, figure_list)
     context = {
         "site": cfg,
         "authors": cfg.author_list,
@@ -157,14 +131,13 @@ def write_site(project: Project, stage: Path, chapters, refs, figures, media=Non
             "commit": git_commit(project.root),
             "year": meta["published"]["iso"][:4],
         },
-        "video": None, "notebooks": [],  # filled by the media stage (sitegen.video, sitegen.notebooks)
+        "video": None, "notebooks": [],  # filled by the media steps (sitegen.render.video, .notebooks)
     }
-    if media is not None:
-        context.update(media.context)
-        media.write(stage)
-        track = media.files.get("media/chapters.vtt")
-        if context.get("video") and track is not None:
-            text = track.read_text(encoding="utf-8") if isinstance(track, Path) else track.decode("utf-8")
-            context["video"] = {**context["video"], "chapter_list": vtt_chapters(text)}
-    html = render_page(project, context)
-    (stage / "index.html").write_text(html, encoding="utf-8")
+    context.update(media.context)
+    files.update(media.files)
+    track = media.files.get("media/chapters.vtt")
+    if context.get("video") and track is not None:
+        text = track.read_text(encoding="utf-8") if isinstance(track, Path) else track.decode("utf-8")
+        context["video"] = {**context["video"], "chapter_list": vtt_chapters(text)}
+    files["index.html"] = render_page(project, context).encode("utf-8")
+    return files

@@ -15,41 +15,21 @@ import math
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 import wave
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from figures.store import canonical_json, sha256
-
-from . import pandoc, slides as slidemod
-from .errors import BuildError
+from .. import pandoc
+from ..cache import Cache, key, source
+from ..errors import BuildError
+from ..model import Deck, Media, RenderedFigure, VideoOptions
+from ..project import Project
+from . import deck as deckmod
+from .templates import render_page
 
 LEAD, TAIL = 0.4, 0.6       # seconds of silence before and after each slide's narration
 CUE_CHARS = 84              # longest caption cue (two short lines)
 FILES = ("talk.mp4", "talk.webm", "captions.vtt", "chapters.vtt", "poster.png", "timeline.json")
-
-
-@dataclass
-class Media:
-    """What a media stage adds to the site: files (site path -> bytes or a file) and page variables."""
-    files: dict[str, bytes | Path] = field(default_factory=dict)
-    context: dict = field(default_factory=dict)
-
-    def update(self, other: "Media") -> "Media":
-        self.files.update(other.files)
-        self.context.update(other.context)
-        return self
-
-    def write(self, stage: Path) -> None:
-        for rel, data in sorted(self.files.items()):
-            out = stage / rel
-            out.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(data, Path):
-                shutil.copyfile(data, out)
-            else:
-                out.write_bytes(data)
 
 
 def ffmpeg() -> str:
@@ -75,7 +55,7 @@ def tool_versions(narrate: bool) -> dict:
 
 
 # -- timing -----------------------------------------------------------------
-def speak(text: str, opts: slidemod.VideoOptions, out: Path) -> float:
+def speak(text: str, opts: VideoOptions, out: Path) -> float:
     """Narrate `text` into a WAV file with espeak-ng; returns its length in seconds."""
     src = out.with_suffix(".txt")
     src.write_text(text, encoding="utf-8")
@@ -87,7 +67,7 @@ def speak(text: str, opts: slidemod.VideoOptions, out: Path) -> float:
         return w.getnframes() / w.getframerate()
 
 
-def frame_counts(deck: slidemod.Deck, speech: list[float | None]) -> list[int]:
+def frame_counts(deck: Deck, speech: list[float | None]) -> list[int]:
     """Frames per slide: notes at `wpm` (or the set duration), at least min_seconds and the narration."""
     o = deck.options
     out = []
@@ -127,7 +107,7 @@ def chunks(text: str, limit: int = CUE_CHARS) -> list[str]:
     return out
 
 
-def vtt(deck: slidemod.Deck, frames: list[int], speech: list[float | None]) -> tuple[str, str]:
+def vtt(deck: Deck, frames: list[int], speech: list[float | None]) -> tuple[str, str]:
     """(captions, chapters) WebVTT. Captions share each slide's spoken span by length."""
     fps = deck.options.fps
     caps, chaps = ["WEBVTT", ""], ["WEBVTT", ""]
@@ -149,7 +129,7 @@ def vtt(deck: slidemod.Deck, frames: list[int], speech: list[float | None]) -> t
 
 
 # -- rendering and encoding ---------------------------------------------------
-def render_pages(deck: slidemod.Deck, svgs: dict[str, bytes], work: Path) -> list[bytes]:
+def render_pages(deck: Deck, svgs: dict[str, bytes], work: Path) -> list[bytes]:
     """One PNG per slide. A slide too full for one page is an error naming it."""
     import typst
 
@@ -157,7 +137,7 @@ def render_pages(deck: slidemod.Deck, svgs: dict[str, bytes], work: Path) -> lis
     for name, svg in svgs.items():
         (work / "figures" / f"{name}.svg").write_bytes(svg)
     src = work / "deck.typ"
-    src.write_text(slidemod.typst_source(deck), encoding="utf-8")
+    src.write_text(deckmod.typst_source(deck), encoding="utf-8")
     ppi = deck.options.width * 72 / 960  # the Typst page is 960pt wide
     try:
         pages = typst.compile(str(src), root=str(work), format="png", ppi=ppi)
@@ -166,8 +146,8 @@ def render_pages(deck: slidemod.Deck, svgs: dict[str, bytes], work: Path) -> lis
     pages = pages if isinstance(pages, list) else [pages]
     if len(pages) != len(deck.slides):
         for s in deck.slides:  # find the culprit: render each slide on its own
-            one = slidemod.Deck(deck.path, deck.title, deck.options, [s])
-            src.write_text(slidemod.typst_source(one), encoding="utf-8")
+            one = Deck(deck.path, deck.title, deck.options, [s])
+            src.write_text(deckmod.typst_source(one), encoding="utf-8")
             one_page = typst.compile(str(src), root=str(work), format="png", ppi=12)
             if isinstance(one_page, list) and len(one_page) > 1:  # a single page comes back as bytes
                 raise BuildError(f"slide {s.title_text!r} does not fit on one page; shorten it or split it",
@@ -176,14 +156,14 @@ def render_pages(deck: slidemod.Deck, svgs: dict[str, bytes], work: Path) -> lis
     return pages
 
 
-def _ffmpeg(args: list[str], deck: slidemod.Deck) -> None:
+def _ffmpeg(args: list[str], deck: Deck) -> None:
     run = subprocess.run([ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", *args],
                          capture_output=True, text=True)
     if run.returncode != 0:
         raise BuildError(f"ffmpeg failed: {(run.stderr.strip().splitlines() or ['?'])[-1]}", deck.path)
 
 
-def encode(deck: slidemod.Deck, pages: list[bytes], frames: list[int], audio: Path | None, work: Path) -> None:
+def encode(deck: Deck, pages: list[bytes], frames: list[int], audio: Path | None, work: Path) -> None:
     o = deck.options
     listing = ["ffconcat version 1.0"]
     for i, (png, n) in enumerate(zip(pages, frames)):
@@ -207,7 +187,7 @@ def encode(deck: slidemod.Deck, pages: list[bytes], frames: list[int], audio: Pa
                       str(work / "talk.webm")], deck)
 
 
-def narrate(deck: slidemod.Deck, work: Path) -> tuple[list[float | None], list[Path | None]]:
+def narrate(deck: Deck, work: Path) -> tuple[list[float | None], list[Path | None]]:
     speech: list[float | None] = []
     wavs: list[Path | None] = []
     for s in deck.slides:
@@ -238,23 +218,19 @@ def mix(wavs: list[Path | None], frames: list[int], fps: int, out: Path) -> None
             dst.writeframes(data + b"\0" * (total * width - len(data)))
 
 
-def make_video(deck: slidemod.Deck, svgs: dict[str, bytes], cache: Path, log=print) -> Path:
+def make_video(deck: Deck, svgs: dict[str, bytes], cache_root: Path, log=print) -> Path:
     """The folder holding FILES for this deck, encoded now unless cached."""
     narrate_ok = deck.options.narration and espeak() is not None
-    key = sha256(canonical_json({
-        "slides": deck.path.read_text(encoding="utf-8"), "svgs": {k: sha256(v) for k, v in sorted(svgs.items())},
-        "code": [Path(f).read_text(encoding="utf-8") for f in (slidemod.__file__, __file__)],
-        "tools": tool_versions(narrate_ok),
-    }))[:20]
-    folder = cache / "video" / key
-    if all((folder / f).exists() for f in FILES):
-        return folder
-    log(f"encoding the slides video ({len(deck.slides)} slides, {deck.options.width}x{deck.options.height}"
-        f"{', narrated' if narrate_ok else ', silent'})")
-    (cache / "video").mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=cache / "video", prefix="tmp-") as tmp:
-        work = Path(tmp)
+    entry = key(deck.path.read_text(encoding="utf-8"), {k: key(v.decode("utf-8")) for k, v in sorted(svgs.items())},
+                source("sitegen.read.slides", "sitegen.render.deck", "sitegen.render.video"), tool_versions(narrate_ok))
+    cache = Cache(cache_root, "video")
+    timeline: dict = {}
+
+    def encode_into(out: Path) -> None:
+        log(f"encoding the slides video ({len(deck.slides)} slides, {deck.options.width}x{deck.options.height}"
+            f"{', narrated' if narrate_ok else ', silent'})")
+        t0 = time.perf_counter()
+        work = out.parent
         pages = render_pages(deck, svgs, work)
         speech, wavs = narrate(deck, work) if narrate_ok else ([None] * len(deck.slides), [])
         frames = frame_counts(deck, speech)
@@ -267,45 +243,27 @@ def make_video(deck: slidemod.Deck, svgs: dict[str, bytes], cache: Path, log=pri
         (work / "captions.vtt").write_text(captions, encoding="utf-8")
         (work / "chapters.vtt").write_text(chapters, encoding="utf-8")
         (work / "poster.png").write_bytes(pages[0])
-        timeline = {"fps": deck.options.fps, "width": deck.options.width, "height": deck.options.height,
-                    "narrated": audio is not None, "frames": frames, "seconds": sum(frames) / deck.options.fps,
-                    "slides": [{"title": s.title_text, "line": s.line} for s in deck.slides]}
+        timeline.update({"fps": deck.options.fps, "width": deck.options.width, "height": deck.options.height,
+                         "narrated": audio is not None, "frames": frames, "seconds": sum(frames) / deck.options.fps,
+                         "slides": [{"title": s.title_text, "line": s.line} for s in deck.slides]})
         (work / "timeline.json").write_text(json.dumps(timeline, indent=1), encoding="utf-8")
-        out = work / "out"
-        out.mkdir()
         for f in FILES:
             (work / f).rename(out / f)
-        for old in (cache / "video").iterdir():
-            if old.is_dir() and not old.name.startswith("tmp-"):
-                shutil.rmtree(old, ignore_errors=True)
-        out.rename(folder)
-    mb = sum((folder / f).stat().st_size for f in ("talk.mp4", "talk.webm")) / 1e6
-    log(f"  encoded {timeline['seconds']:.1f} s of video in {time.perf_counter() - t0:.1f} s "
-        f"(MP4 + WebM {mb:.1f} MB)")
-    return folder
+        mb = sum((out / f).stat().st_size for f in ("talk.mp4", "talk.webm")) / 1e6
+        log(f"  encoded {timeline['seconds']:.1f} s of video in {time.perf_counter() - t0:.1f} s "
+            f"(MP4 + WebM {mb:.1f} MB)")
+
+    return cache.folder_entry("talk", entry, encode_into, lambda folder: all((folder / f).exists() for f in FILES))
 
 
-# -- the build stage ------------------------------------------------------------
-def stage(builder, view, figures: dict) -> Media:
-    """The deck page and the video for the staging folder, plus the article's `video` variable."""
-    from figures import plots
-
-    from .figure_render import render_figure
-    from .freshness import plot_experiment
-    from .page import render_page
-
-    project = builder.project
-    path = project.content / project.config.slides
-    if not path.exists():
+# -- what the talk adds to the site -------------------------------------------------
+def media(project: Project, deck: Deck | None, figures: dict[str, RenderedFigure], log=print) -> Media:
+    """The deck page and the video for the site, plus the article's `video` variable.
+    `figures` holds every figure the deck shows, drawn with the article's."""
+    if deck is None:
         return Media(context={"video": None})
-    deck = slidemod.parse(path, set(plots.names()))
-    missing = [f for f in deck.figures if f not in figures]
-    if missing:  # figures only the slides use: their experiments must be fresh too
-        builder.ensure_results(sorted({plot_experiment(f) for f in missing}))
-        figures = {**figures, **{f: render_figure(f, view.load(plot_experiment(f)), project.cache / "figures")
-                                 for f in missing}}
     svgs = {f: figures[f].svg_light for f in deck.figures}
-    folder = make_video(deck, svgs, project.cache, builder.log)
+    folder = make_video(deck, svgs, project.cache, log)
     timeline = json.loads((folder / "timeline.json").read_text(encoding="utf-8"))
     secs = int(timeline["seconds"])  # players show whole seconds, rounded down
     video = {"mp4": "media/talk.mp4", "webm": "media/talk.webm", "poster": "media/poster.png",
@@ -314,7 +272,7 @@ def stage(builder, view, figures: dict) -> Media:
              "length": f"{secs // 60}:{secs % 60:02d}", "slides": len(deck.slides), "narrated": timeline["narrated"]}
     files: dict[str, bytes | Path] = {f"media/{f}": folder / f for f in FILES if f != "timeline.json"}
     files.update({f"figures/{f}.svg": svg for f, svg in svgs.items()})
-    sections = slidemod.deck_html(deck, {f: figures[f].alt for f in deck.figures})
+    sections = deckmod.deck_html(deck, {f: figures[f].alt for f in deck.figures})
     page = render_page(project, {"site": project.config, "deck": deck, "sections": sections, "video": video},
                        "slides.html.j2")
     files["slides.html"] = page.encode("utf-8")

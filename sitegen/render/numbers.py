@@ -16,15 +16,13 @@ to everything else (comparisons, `%d`, `-`, `.format`), whose results are plain.
 """
 from __future__ import annotations
 
-import ast
-import functools
 import html
 import re
-from pathlib import Path
 from typing import Any
 
+from figures.names import net_label
+
 NUMBER = re.compile(r'<span class="result-number" data-experiment="([^"]+)" data-path="([^"]*)"')
-STYLE = Path(__file__).resolve().parent.parent / "figures" / "plotstyle.py"
 
 
 def is_number(value: Any) -> bool:
@@ -115,22 +113,6 @@ def unwrap(p: Any) -> Any:
     if isinstance(p, str) and "result-number" in p:
         return MARKED.sub(r"\1", p)
     return p
-
-
-@functools.lru_cache(maxsize=1)
-def _families() -> dict:
-    """plotstyle.FAMILIES, read without importing matplotlib (the page stage never does)."""
-    tree = ast.parse(STYLE.read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "FAMILIES" for t in node.targets):
-            return ast.literal_eval(node.value)
-    return {}
-
-
-def net_label(name: str) -> str:
-    base = name.rstrip("0123456789")
-    label = _families().get(base.rstrip("_"), base)
-    return f"{label}-{name[len(base):]}" if name[len(base):] else label
 
 
 def describe(path: list[str], networks: set[str]) -> tuple[str, str]:

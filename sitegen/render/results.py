@@ -1,7 +1,7 @@
 """What chapters see of the experiments: result() numbers and figure() slots.
 
-The build decides beforehand which experiments a chapter needs (by reading its
-Jinja calls), makes sure they are fresh, and hands this view to the renderer.
+The plan decides beforehand which experiments a chapter needs (by reading its
+Jinja calls), the run phase makes them fresh, and the renderer gets this view.
 What the helpers return is plain data (numbers, text, tuples, fresh dicts), never
 a stored object or a numpy array, whose methods could write files.
 """
@@ -9,39 +9,17 @@ from __future__ import annotations
 
 import re
 import string
-from pathlib import Path
 from typing import Any
-
-import jinja2
-from jinja2 import nodes
 
 from figures.store import ResultStore, StoredResult
 
+from ..errors import BuildError
 from . import numbers
-from .errors import BuildError
 
 WIDTHS = ("body", "page", "screen")
 # one replacement field, {} or {0}, with a plain format spec: no attribute or index
 # lookups ("{0.__class__}"), no nested fields, widths of two digits at most
 SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?\d{0,2}[,_]?(?:\.\d{1,2})?[bcdeEfFgGnosxX%]?\Z", re.S)
-
-
-def scan_calls(source: str) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    """(name, template line) of each figure("...") and result("...")/value("...") call."""
-    from .chapters import jinja_env
-
-    try:
-        ast = jinja_env().parse(source)
-    except jinja2.TemplateSyntaxError:
-        return [], []  # the renderer reports it with its line
-    figs, exps = [], []
-    for call in ast.find_all(nodes.Call):
-        if isinstance(call.node, nodes.Name) and call.args and isinstance(call.args[0], nodes.Const):
-            if call.node.name == "figure":
-                figs.append((str(call.args[0].value), call.lineno))
-            elif call.node.name in ("result", "value"):
-                exps.append((str(call.args[0].value), call.lineno))
-    return figs, exps
 
 
 def check_format(fmt: Any) -> str:
@@ -107,11 +85,12 @@ class ResultsView:
     def value(self, experiment: str, *path: Any) -> Any:
         stored = self.load(experiment)
         try:
-            return plain(stored.get(*[str(p) for p in path]))
-        except KeyError:
+            found = stored.get(*[str(p) for p in path])
+        except KeyError:  # StoredResult.get's own: no such path
             keys = ", ".join(sorted(stored.metrics))
             raise BuildError(f"result {experiment}/{'/'.join(map(str, path))} does not exist; "
                              f"metrics of {experiment}: {keys}") from None
+        return plain(found)
 
     def number(self, experiment: str, *path: Any) -> Any:
         """One value to print: a group of values would print as Python's repr."""
@@ -128,7 +107,7 @@ class ResultsView:
     def helpers(self, known_figures: set[str], used: list[str]) -> dict[str, Any]:
         """The functions a chapter may call."""
 
-        # what they print carries its source (sitegen.numbers): the page shows it on a card
+        # what they print carries its source (sitegen.render.numbers): the page shows it on a card
         def result(experiment: str, *path: Any, fmt: str | None = None) -> Any:
             path = tuple(numbers.unwrap(p) for p in path)
             raw = self.number(experiment, *path)
@@ -152,11 +131,3 @@ class ResultsView:
     def claim_helpers(self) -> dict[str, Any]:
         """Claims compare raw values: result() and value() alike."""
         return {"result": self.value, "value": self.value}
-
-
-FIGURE_SLOT = re.compile(r"<p><!--figure:([\w.-]+):(\w*)--></p>")
-
-
-def needs(path: Path, text: str) -> tuple[list[str], list[str]]:
-    figs, exps = scan_calls(text)
-    return [f for f, _ in figs], [e for e, _ in exps]

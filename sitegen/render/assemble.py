@@ -9,11 +9,9 @@ import html
 import re
 from dataclasses import dataclass, field
 
-from .bibliography import Reference
-from .chapters import Chapter
-from .errors import BuildError
-from .figure_render import RenderedFigure, figure_html
-from .results import FIGURE_SLOT
+from ..errors import BuildError
+from ..model import FIGURE_SLOT, Chapter, Reference, RenderedFigure
+from .figures import figure_html
 
 CITATION = re.compile(r'<span class="citation" data-cites="([^"]*)"'
                       r'(?: data-prefix="([^"]*)" data-suffix="([^"]*)")?></span>')

@@ -5,7 +5,6 @@ preview image for social cards, and the chart colours for the page's scripts.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import io
 import json
 import re
@@ -14,8 +13,12 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BuildError
-from .project import Author, SiteConfig
+from figures.config import ConfigError, from_dict
+
+from .. import pandoc
+from ..cache import Cache, key, source
+from ..errors import BuildError
+from ..project import Author, SiteConfig
 
 PREVIEW_SIZE = (1200, 630)  # the size OpenGraph and Twitter cards expect
 
@@ -84,21 +87,7 @@ def citation_text(cfg: SiteConfig, authors: list[Author], published: _dt.date | 
     return ", ".join(p for p in parts if p) + "." + (f" {link}" if link else "")
 
 
-def _cached(cache: Path, name: str, suffix: str, key_parts: list, make) -> bytes:
-    """make() once per distinct key_parts; the result is kept in the build cache."""
-    key = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()[:20]
-    hit = cache / f"{name}-{key}{suffix}"
-    if hit.exists():
-        return hit.read_bytes()
-    data = make()
-    cache.mkdir(parents=True, exist_ok=True)
-    for old in cache.glob(f"{name}-*{suffix}"):
-        old.unlink()
-    hit.write_bytes(data)
-    return data
-
-
-def chart_theme(cache: Path) -> str:
+def chart_theme(cache_root: Path) -> str:
     """The static figures' colours, for the interactive charts (one source of truth).
     Cached on the style module's source, so a rebuild need not import matplotlib."""
     def make() -> bytes:
@@ -108,17 +97,16 @@ def chart_theme(cache: Path) -> str:
                   for name, t in THEMES.items()}
         return json.dumps(themes, sort_keys=True, separators=(",", ":")).encode()
 
-    style = Path(__file__).resolve().parent.parent / "figures" / "plotstyle.py"
-    return _cached(cache, "chart-theme", ".json", [style.read_text(encoding="utf-8")], make).decode()
+    return Cache(cache_root, "page").bytes("chart-theme", key(source("figures.plotstyle")), make).decode()
 
 
-def preview_image(cfg: SiteConfig, authors: list[Author], date: str, cache: Path) -> bytes:
+def preview_image(cfg: SiteConfig, authors: list[Author], date: str, cache_root: Path) -> bytes:
     """A title card as PNG for OpenGraph/Twitter; the same inputs give the same bytes."""
     from importlib.metadata import version
 
-    key = [cfg.title, cfg.description, [a.name for a in authors], date, version("matplotlib"),
-           Path(__file__).read_text(encoding="utf-8")]
-    return _cached(cache, "preview", ".png", key, lambda: _draw_card(cfg, authors, date))
+    entry = key(cfg.title, cfg.description, [a.name for a in authors], date, version("matplotlib"),
+                source(Path(__file__)))
+    return Cache(cache_root, "page").bytes("preview", entry, lambda: _draw_card(cfg, authors, date), ".png")
 
 
 def _draw_card(cfg: SiteConfig, authors: list[Author], date: str) -> bytes:
@@ -173,10 +161,6 @@ class Update:
 
 def updates(cfg: SiteConfig, where: Path) -> list[dict]:
     """The `updates:` list of site.yml, newest first, validated."""
-    from figures.config import ConfigError, from_dict
-
-    from . import pandoc
-
     out = []
     for raw in cfg.updates:
         if not isinstance(raw, dict):

@@ -13,17 +13,16 @@ from the same traced structure. Diagrams are cached by everything they read.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from pathlib import Path
 
-from .errors import BuildError
-from .figure_render import RenderedFigure
+from ..cache import Cache, key, source
+from ..errors import BuildError
+from ..model import RenderedFigure
+from ..project import REPO
 
 SLOT = re.compile(r'<!--image-figure (\{.*?\})-->\s*<figcaption class="image-caption">(.*?)</figcaption>\s*', re.S)
 KINDS = {".svg": "svg", ".png": "png"}
-REPO = Path(__file__).resolve().parent.parent
 
 
 def collect(chapters, project, theme_json: str) -> dict[str, RenderedFigure]:
@@ -79,18 +78,11 @@ def _image(info: dict, caption: str, ch, line, project, theme_json) -> RenderedF
 
 
 def themes(theme_json: str) -> dict[str, dict]:
-    """The chart colours (sitegen.page_meta.chart_theme) as a diagram uses them."""
+    """The chart colours (sitegen.render.page_meta.chart_theme) as a diagram uses them."""
     out = {}
     for name, t in json.loads(theme_json).items():
         out[name] = {"fg": t["fg"], "muted": t["muted"], "plain": t["category"][0], "residual": t["category"][1]}
     return out
-
-
-def _sources() -> list[str]:
-    """What a diagram is read from: the diagrams, the models and how the experiments build them."""
-    files = sorted((REPO / "figures" / "diagrams").glob("*.py")) + sorted((REPO / "figures" / "models").glob("*.py"))
-    files.append(REPO / "figures" / "networks.py")
-    return [f"{f.name}:{f.read_text(encoding='utf-8')}" for f in files]
 
 
 def _diagram(info: dict, caption: str, ch, line, project, theme_json) -> RenderedFigure:
@@ -101,11 +93,11 @@ def _diagram(info: dict, caption: str, ch, line, project, theme_json) -> Rendere
     if name not in known:
         raise BuildError(f"unknown diagram {name!r}; known: {', '.join(known)}", ch.path, line)
     models = str(info["attributes"].get("models", "")).split()
-    key = hashlib.sha256(json.dumps([name, models, theme_json, _sources(), version("torch")]).encode()).hexdigest()
-    cache = project.cache / "diagrams" / f"{name}-{key[:20]}.json"
-    if cache.exists():
-        doc = json.loads(cache.read_text(encoding="utf-8"))
-    else:
+    # what a diagram is read from: the diagrams, the models and how the experiments build them
+    entry = key(name, models, theme_json, source("figures.diagrams", "figures.models", "figures.networks"),
+                version("torch"))
+
+    def draw() -> dict:
         from figures import diagrams
 
         unknown = [m for m in models if m not in diagrams.known_models()]
@@ -115,14 +107,12 @@ def _diagram(info: dict, caption: str, ch, line, project, theme_json) -> Rendere
         module = diagrams.get(name)
         try:
             svgs = {t: module.draw(models, colours) for t, colours in themes(theme_json).items()}
-            doc = {"light": svgs["light"], "dark": svgs["dark"], "alt": module.alt(models),
-                   "width": getattr(module, "WIDTH", "body"), "models": models or list(module.DEFAULT)}
+            return {"light": svgs["light"], "dark": svgs["dark"], "alt": module.alt(models),
+                    "width": getattr(module, "WIDTH", "body"), "models": models or list(module.DEFAULT)}
         except Exception as e:  # a model this diagram cannot read: say which
             raise BuildError(f"diagram {name!r} could not be drawn: {type(e).__name__}: {e}", ch.path, line) from None
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        for old in cache.parent.glob(f"{name}-*.json"):
-            old.unlink()
-        cache.write_text(json.dumps(doc, sort_keys=True), encoding="utf-8")
+
+    doc = Cache(project.cache, "diagrams").json(name, entry, draw)
     prov = {"diagram": f"figures/diagrams/{name}.py", "models": ", ".join(doc["models"]),
             "read from": "figures/models through figures.networks: the layers from a torch.fx trace, "
                          "the shapes from one 3×32×32 image", "torch": version("torch")}

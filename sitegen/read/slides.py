@@ -1,9 +1,8 @@
-"""The talk: content/slides.md -> slides with notes and durations, the reveal.js
-deck page, and the Typst source the video's frames are rendered from.
+"""The talk: content/slides.md -> a Deck of slides with notes and durations.
 
     ---
     title: Residual networks in five minutes
-    video: {width: 1280, wpm: 150}        # optional, see VideoOptions
+    video: {width: 1280, wpm: 150}        # optional, see sitegen.model.VideoOptions
     ---
     ## Why depth is hard {duration=8}
     Text, lists and $math$ as in a chapter.
@@ -14,18 +13,21 @@ deck page, and the Typst source the video's frames are rendered from.
 
 `#` and `##` headings start slides (pandoc's slide-level 2: `#` makes a section
 title slide). Figures are the article's own, by name; an unknown one is an
-error naming the slide's line.
+error naming the slide's line. The deck page and the video are made from the
+Deck by sitegen.render.deck and sitegen.render.video.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 
 import yaml
 
-from . import pandoc
-from .errors import BuildError
+from .. import pandoc
+from ..errors import BuildError
+from ..frontmatter import FRONT
+from ..model import Deck, Slide, VideoOptions
 
 HEADING = re.compile(r"^(#{1,2})\s+(.*?)\s*(?:\{([^{}]*)\})?\s*$")
 FIGURE = re.compile(r"""\{\{\s*figure\(\s*["']([^"']+)["']\s*\)\s*\}\}""")
@@ -34,48 +36,6 @@ NOTES_OPEN = re.compile(r"^:{3,}\s*(?:notes|\{\s*\.notes\s*\})\s*$")
 DIV_OPEN = re.compile(r"^:{3,}\s*\S")
 DIV_CLOSE = re.compile(r"^:{3,}\s*$")
 BREAK = "SLIDEBREAK-9f2c"
-
-
-@dataclass(frozen=True)
-class VideoOptions:
-    width: int = 1280          # frame width in pixels (16:9; a multiple of 32)
-    fps: int = 5               # frames per second; slides are still, so few are needed
-    wpm: int = 150             # reading rate of the notes (words per minute)
-    min_seconds: float = 3.0   # shortest time a slide stays on screen
-    narration: bool = True     # speak the notes with espeak-ng when it is installed
-    voice: str = "en-us"       # espeak-ng voice
-    speed: int = 160           # espeak-ng speaking rate (words per minute)
-
-    @property
-    def height(self) -> int:
-        return self.width * 9 // 16
-
-
-@dataclass
-class Slide:
-    number: int                # 1-based position in the talk
-    line: int                  # line of its heading in slides.md
-    level: int                 # 1: section title slide, 2: content slide
-    title: str                 # Markdown
-    attrs: str                 # the heading's {...} attributes, minus duration
-    body: str                  # Markdown between the heading and the next, notes removed
-    notes: str                 # Markdown of the ::: notes div
-    duration: float | None     # seconds from {duration=...}, if set
-    figures: list[str] = field(default_factory=list)
-    title_text: str = ""       # plain text, for chapters
-    notes_text: str = ""       # plain text, for captions and narration
-
-
-@dataclass
-class Deck:
-    path: Path
-    title: str
-    options: VideoOptions
-    slides: list[Slide]
-
-    @property
-    def figures(self) -> list[str]:
-        return sorted({f for s in self.slides for f in s.figures})
 
 
 def _options(raw, path: Path, line: int) -> VideoOptions:
@@ -98,8 +58,6 @@ def _options(raw, path: Path, line: int) -> VideoOptions:
 
 def parse(path: Path, known_figures: set[str]) -> Deck:
     """Split slides.md into slides; every figure must be one the article can draw."""
-    from .chapters import FRONT
-
     text = path.read_text(encoding="utf-8")
     meta, start = {}, 0
     m = FRONT.match(text)
@@ -189,61 +147,3 @@ def _plain_text(slides: list[Slide], path: Path) -> None:
     chunks = [" ".join(c.split()) for c in out.split(BREAK)]
     for i, s in enumerate(slides):
         s.title_text, s.notes_text = chunks[2 * i], chunks[2 * i + 1]
-
-
-def _markdown(deck: Deck, figure_md) -> str:
-    out = []
-    for s in deck.slides:
-        attrs = " ".join(filter(None, [s.attrs, f'data-duration="{s.duration:g}"' if s.duration else ""]))
-        out.append(f"{'#' * s.level} {s.title}" + (f" {{{attrs}}}" if attrs else ""))
-        out.append(FIGURE.sub(lambda m: figure_md(m.group(1)), s.body))
-        if s.notes:
-            out.append(f"::: notes\n{s.notes}\n:::")
-    return "\n\n".join(out) + "\n"
-
-
-def deck_html(deck: Deck, alts: dict[str, str]) -> str:
-    """The slides as reveal.js <section>s, figures from the site's figures/ folder."""
-    def fig(name: str) -> str:
-        alt = alts.get(name, name).replace("]", "\\]")
-        return f"\n\n![{alt}](figures/{name}.svg){{.slide-figure}}\n\n"
-
-    return pandoc.run(["-f", pandoc.READER, "-t", "revealjs", "--slide-level=2", "--mathml",
-                       "--wrap=none"], _markdown(deck, fig), deck.path)
-
-
-TYPST_PREAMBLE = """\
-#set page(width: 960pt, height: 540pt, margin: (x: 72pt, top: 56pt, bottom: 52pt), fill: white,
-  footer: context [#set text(size: 13pt, fill: MUTED); DECK_TITLE #h(1fr) #counter(page).display()])
-#set text(font: ("Liberation Sans", "DejaVu Sans"), size: 26pt, fill: rgb("#1f1f1f"))
-#set par(leading: 0.6em, spacing: 0.9em)
-#set list(spacing: 0.7em, marker: text(fill: ACCENT)[•])
-#set enum(spacing: 0.7em)
-#show math.equation: set text(font: "New Computer Modern Math")
-#show raw: set text(font: "DejaVu Sans Mono", size: 0.85em)
-#show heading.where(level: 1): it => block(width: 100%, height: 70%, align(left + horizon,
-  stack(spacing: 20pt, rect(width: 72pt, height: 6pt, fill: ACCENT),
-        text(size: 52pt, weight: "bold", it.body))))
-#show heading.where(level: 2): it => block(below: 26pt, stack(spacing: 12pt,
-  text(size: 38pt, weight: "bold", it.body), rect(width: 48pt, height: 4pt, fill: ACCENT)))
-#let slide-figure(path) = block(width: 100%, height: 1fr,
-  align(center + horizon, image(path, width: 100%, height: 100%, fit: "contain")))
-"""
-
-
-def typst_source(deck: Deck) -> str:
-    """One Typst page per slide; figures are read from figures/NAME.svg beside it."""
-    def fig(name: str) -> str:
-        return f'\n\n```{{=typst}}\n#slide-figure("figures/{name}.svg")\n```\n\n'
-
-    md = []
-    for s in deck.slides:
-        md.append(f"{'#' * s.level} {s.title}")
-        md.append(FIGURE.sub(lambda m: fig(m.group(1)), s.body))
-        md.append("```{=typst}\n#pagebreak(weak: true)\n```")
-    body = pandoc.run(["-f", pandoc.READER + "-auto_identifiers", "-t", "typst", "--wrap=none"],
-                      "\n\n".join(md) + "\n", deck.path)
-    title = deck.title.replace("\\", "\\\\").replace('"', '\\"')
-    preamble = (TYPST_PREAMBLE.replace("MUTED", 'rgb("#5c5c5c")').replace("ACCENT", 'rgb("#1f5fa8")')
-                .replace("DECK_TITLE", f'#"{title}"'))
-    return preamble + "\n" + body

@@ -3,7 +3,8 @@
 
 Each run checkpoints under .cache/runs/<name>/<profile>/<key16>, so a killed
 run resumes where it stopped and a changed config starts afresh; the
-checkpoints go once the result is stored. Nothing else imports torch.
+checkpoints go once the result is stored. Running is what imports torch (the
+plan does too, once, when the experiments' sources changed).
 """
 from __future__ import annotations
 

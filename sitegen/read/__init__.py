@@ -5,8 +5,8 @@
     notebooks      a notebook file, validated; a notebook chapter as Markdown
     bibliography   references.bib -> CSL-JSON entries
 
-Reading never writes, runs pandoc only to read (BibTeX, plain text of the slides)
-and imports neither torch nor matplotlib.
+Reading writes nothing but cache entries (sitegen.cache), runs pandoc only to read
+(BibTeX, the slides' plain text) and imports neither torch nor matplotlib.
 """
 from __future__ import annotations
 

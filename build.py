@@ -48,12 +48,12 @@ def _wait_s(args) -> float:
 
 
 def cmd_build(args) -> int:
-    from sitegen.pipeline import Builder
+    from sitegen.build import build
 
     t0 = time.perf_counter()
     project = _project(args)
-    report = Builder(project, frozen=args.frozen, progress=not args.quiet, wait_s=_wait_s(args),
-                     log=lambda m: _say(args, m), force=tuple(args.force or ())).build()
+    report = build(project, frozen=args.frozen, progress=not args.quiet, wait_s=_wait_s(args),
+                   log=lambda m: _say(args, m), force=tuple(args.force or ()))
     dt = time.perf_counter() - t0
     index = project.site / "index.html"
     if report.up_to_date:
@@ -69,18 +69,17 @@ def cmd_build(args) -> int:
 
 
 def cmd_figures(args) -> int:
-    from figures import experiments
     from figures.store import ResultStore
-    from sitegen import freshness, publish
+    from sitegen import modules, plan, publish
 
     project = _project(args)
-    freshness.use_project_modules(project.root)
+    modules.use_project_modules(project.root)
     profile = project.config.profile
     store = ResultStore(project.results)
-    names = sorted(experiments.load_all())
+    names = sorted(plan.registration(project.cache))
     if args.only:
-        names = [_experiment(n).name for n in args.only]
-    states = freshness.status(store, names, profile, project.cache)
+        names = [_experiment(project, n) for n in args.only]
+    states = plan.status(store, names, project)
     if args.list:
         for s in states:
             print(f"{s.name:26s} {profile:6s} {'fresh' if s.fresh else 'STALE: ' + s.reason}")
@@ -91,9 +90,8 @@ def cmd_figures(args) -> int:
         return 0
     force = set(args.force or ())
     for name in force:
-        _experiment(name)
-    todo = [s for s in freshness.status(store, sorted(force | {s.name for s in states if not s.fresh}), profile,
-                                        project.cache, force)
+        _experiment(project, name)
+    todo = [s for s in plan.status(store, sorted(force | {s.name for s in states if not s.fresh}), project, force)
             if not s.fresh or s.name in force]
     if not todo:
         _say(args, f"all {len(states)} experiments are fresh ({profile} profile)")
@@ -150,14 +148,14 @@ def _executor(args, project):
         raise BuildError(str(e)) from None
 
 
-def _experiment(name: str):
-    from figures import experiments
+def _experiment(project, name: str) -> str:
+    from sitegen import plan
     from sitegen.errors import BuildError
 
-    try:
-        return experiments.get(name)
-    except KeyError as e:  # "unknown experiment 'x'; known: ..."
-        raise BuildError(str(e.args[0])) from None
+    known = plan.registration(project.cache)
+    if name not in known:
+        raise BuildError(f"unknown experiment {name!r}; known: {', '.join(sorted(known))}")
+    return name
 
 
 def cmd_train(args) -> int:
@@ -167,6 +165,10 @@ def cmd_train(args) -> int:
     profile = project.config.profile
     if args.list:
         _print_networks(campaign.plan(profile, root=project.root), profile)
+        return 0
+    if args.prune:
+        gone = campaign.prune()
+        _say(args, f"deleted {len(gone)} stale network(s): {', '.join(gone) or 'none'}")
         return 0
     known = sorted(s.name for s in campaign.plan(profile, root=project.root)) if args.only else []
     for name in args.only or ():
@@ -188,18 +190,14 @@ def _print_networks(states, profile: str) -> None:
 
 
 def cmd_clean(args) -> int:
-    from sitegen import publish
+    from sitegen import cache, publish
 
     project = _project(args)
     with publish.build_lock(project.cache, _wait_s(args)):
-        # not .cache/runs: an interrupted training run's checkpoints are hours of work
-        for path in (project.site, *(project.cache / d for d in ("chapters", "jinja", "figures", "bibliography", "templates")),
-                     project.cache / "last-build.json", project.cache / "pandoc-version.json"):
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-                _say(args, f"removed {path}")
+        if project.site.is_dir():
+            shutil.rmtree(project.site)
+        for path in cache.clean(project.cache):  # never .cache/runs: a run's checkpoints are hours of work
+            _say(args, f"removed {path}")
     return 0
 
 
@@ -278,6 +276,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", metavar="NAME", help="train only this network")
     p.add_argument("--commit", action="store_true", help="git-commit each network as it finishes")
     p.add_argument("--list", action="store_true", help="list the networks: trained, missing or stale")
+    p.add_argument("--prune", action="store_true",
+                   help="delete stored networks that no profile's current code keys")
     _compute_flags(p)
     p.set_defaults(func=cmd_train)
 
@@ -292,10 +292,6 @@ def make_parser() -> argparse.ArgumentParser:
     _wait_flag(p)
     p.set_defaults(func=cmd_clean)
     return parser
-
-
-# the figures package's own errors (missing data set, divergence, bad config) are the author's
-AUTHOR_ERRORS = {"DataError", "Divergence", "ConfigError"}
 
 
 def report_bug(e: BaseException, args) -> int:
@@ -325,10 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     args.quiet = getattr(args, "quiet", False)
     args.profile = getattr(args, "profile", None)
     args.verbose = getattr(args, "verbose", False) and not args.quiet
-    from sitegen.errors import BuildError
+    from sitegen.errors import BuildError, authored
 
     try:
-        return args.func(args)
+        with authored():  # the figures package's own author errors (`train`) are BuildErrors too
+            return args.func(args)
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -336,9 +333,6 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted; the previous site and stored results are unchanged", file=sys.stderr)
         return 130
     except Exception as e:
-        if type(e).__name__ in AUTHOR_ERRORS:
-            print(f"error: {' '.join(str(e).strip(chr(39) + chr(34)).split())}", file=sys.stderr)
-            return 1
         return report_bug(e, args)
 
 

@@ -193,12 +193,12 @@ def main() -> int:
     times: dict[str, list[tuple[float, float]]] = {"pandoc": [], "cold": [], "cold-text": [], "noop": [], "edit": [],
                                      "serve-noop": [], "serve-edit": []}
     sys.path.insert(0, str(REPO))
-    from sitegen.pipeline import Builder
+    from sitegen.build import build as build_site
     from sitegen.project import load_project
 
     def in_process() -> tuple[float, float]:
         t0, c0 = time.perf_counter(), cpu_now()
-        Builder(load_project(root), progress=False, log=lambda m: None).build()
+        build_site(load_project(root), progress=False, log=lambda m: None)
         return time.perf_counter() - t0, cpu_now() - c0
 
     chapter = root / "content" / "03-ch3.md"

@@ -1,0 +1,1 @@
+"""The figures package: models, data, training, experiments, plots and their stored results."""

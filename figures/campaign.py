@@ -4,6 +4,7 @@
     python build.py train --profile cifar10-10ep --commit   ... and git-commit each network
     python build.py train --profile cifar10-10ep --list     what is trained, missing or stale
     python build.py train --profile cifar10-10ep --executor local --jobs 2   two at once
+    python build.py train --prune    delete stored networks that no profile's code keys any more
 
 A campaign is longer than one sitting and the machine can be stopped at any
 moment. Each network checkpoints after every epoch (figures/weights/partial/),
@@ -138,6 +139,26 @@ def train_missing(profile: str, names: list[str] | None = None, commit: bool = F
             _commit(outcome.job.name, outcome.job.key, profile, log)
 
     return executors.run(executor, jobs, log=log, on_done=keep, progress=progress)
+
+
+def prune(store: WeightStore | None = None) -> list[str]:
+    """Delete stored networks (and in-progress checkpoints) whose key no profile's
+    current code gives: after a model edit they are stale for good, and the
+    committed set has to stay small."""
+    from figures.config import from_dict
+    from figures.networks import Recipe
+
+    store = store or WeightStore(ROOT)
+    keep = {file_name(name, model_key(name, from_dict(Recipe, RECIPES[profile])))
+            for profile in NETWORKS if profile in RECIPES for name in NETWORKS[profile]}
+    gone = store.prune(keep)
+    partial = store.root / "partial"
+    for ckpt in sorted(partial.glob("*.ckpt")) if partial.is_dir() else ():
+        if ckpt.name.replace(".ckpt", ".pt") not in keep:
+            ckpt.unlink()
+            ckpt.with_suffix(".probes.json").unlink(missing_ok=True)
+            gone.append(ckpt.name)
+    return gone
 
 
 def _commit(name: str, key: str, profile: str, log) -> None:

@@ -310,6 +310,20 @@ def subset(data: CifarData, n_train: int = 0, n_test: int = 0, seed: int = 0) ->
                                variant=f"{data.variant}, subset {len(tr)}/{len(te)} seed {seed}")
 
 
+def spread(y: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    """Indices of `n` images taken in turn from every class, the same for the same seed.
+
+    A fixed batch must not be `x[:n]`: an image folder is sorted by class, so the
+    first images are all one class, and a batch of them shifts BatchNorm's batch
+    statistics and every loss and gradient measured on it."""
+    g = torch.Generator().manual_seed(seed)
+    classes = torch.unique(y)
+    members = [(y == c).nonzero().flatten() for c in classes]
+    members = [m[torch.randperm(len(m), generator=g)] for m in members]
+    order = [m[i] for i in range(max(map(len, members))) for m in members if i < len(m)]
+    return torch.stack(order[:n]) if order and n > 0 else torch.zeros(0, dtype=torch.int64)
+
+
 def augment(x: torch.Tensor, generator: torch.Generator, pad: int = 4,
             pad_mode: str = "zeros") -> torch.Tensor:
     """Random crop from a `pad`-pixel padded image and a random horizontal flip, per image.

@@ -74,12 +74,12 @@ def experiment_job(status, root: str | Path, progress: bool = False) -> Job:
 
 def run_experiment_job(status, root: str, progress: bool = False) -> dict:
     from figures.store import ResultStore
-    from sitegen import freshness
-    from sitegen.pipeline import run_experiment
+    from sitegen.modules import use_project_modules
+    from sitegen.run import run_experiment
     from sitegen.project import load_project
 
     project = load_project(root, profile=status.profile)
-    freshness.use_project_modules(project.root)  # the project's own experiments, if any
+    use_project_modules(project.root)  # the project's own experiments, if any
     t0 = time.perf_counter()
     stored = run_experiment(ResultStore(project.results), status, project, progress=progress)
     return {"name": status.name, "key": stored.key, "job": job_info(),

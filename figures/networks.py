@@ -9,7 +9,8 @@ Changing those must not retrain anything.
 
 Probes: before training and after every epoch, the gradient norm of every 3x3
 conv (and, for Highway nets, the mean transform gate) on a fixed batch of
-training images, measured on a copy so the network's own BN statistics stay.
+training images drawn from every class, measured on a copy so the network's
+own BN statistics stay.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from figures import models
-from figures.data import CifarData, normalize
+from figures.data import CifarData, normalize, spread
 from figures.train import History, TrainConfig, train
 
 _NAME = re.compile(r"^(resnet|plain|preact_resnet|highway|densenet)(\d+)$")
@@ -118,8 +119,8 @@ def train_network(name: str, recipe: Recipe, data: CifarData, device: str,
     in the history rather than raised."""
     torch.manual_seed(recipe.seed)
     model = make_model(name)  # initialization drawn from the recipe's seed
-    px = normalize(data.train_x[: recipe.probe_batch]).to(device)
-    py = data.train_y[: recipe.probe_batch].to(device)
+    pick = spread(data.train_y, recipe.probe_batch, recipe.seed)  # every class, not x[:n]
+    px, py = normalize(data.train_x[pick]).to(device), data.train_y[pick].to(device)
     steps = len(data.train_y) // recipe.batch_size or 1  # full batches only (figures.train)
     probes_file = checkpoint.with_suffix(".probes.json") if checkpoint else None
     probes: list[dict] = []

@@ -7,12 +7,15 @@ searchable, rendered in the page's own font).
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from figures.names import FAMILIES, net_label  # noqa: E402, F401 (the plot modules' names)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,21 @@ DARK = Theme("dark", fg="#e6e6e6", muted="#8f8f8f", bg="none",
              plain="#ff7b6b", residual="#7fb2ff",
              accent=("#5fd3c4", "#c39bd3", "#f5b041", "#bbbbbb", "#48c9b0"))
 THEMES = {"light": LIGHT, "dark": DARK}
+
+
+def palette(theme: Theme) -> tuple[str, ...]:
+    """Every colour a theme gives the plots, in the same order for every theme."""
+    return (theme.fg, theme.muted, theme.plain, theme.residual, *theme.accent)
+
+
+def recolour(svg: bytes, source: Theme, target: Theme) -> bytes:
+    """`svg`, drawn in `source`'s colours, in `target`'s: each palette colour swapped for its
+    counterpart. Right for a figure that uses the theme's colours as they are (as most do);
+    one that reads `theme.name` (a colour map per theme) must be drawn in each."""
+    pairs = dict(zip(palette(source), palette(target)))
+    assert len(pairs) == len(palette(source)), "a theme's colours must differ from one another"
+    pattern = re.compile("|".join(re.escape(c) for c in pairs))
+    return pattern.sub(lambda m: pairs[m.group(0)], svg.decode("utf-8")).encode("utf-8")
 
 WIDTHS = {"body": 6.4, "page": 9.0, "screen": 12.0}  # figure width (inches) per layout column
 
@@ -98,16 +116,6 @@ def legend(ax, theme: Theme, **kw):
 # --- shared by the plot modules: names, numbers and Vega-Lite specs ---------
 
 VEGA_LITE = "https://vega.github.io/schema/vega-lite/v5.json"
-FAMILIES = {"plain": "plain", "resnet": "ResNet", "preact_resnet": "pre-act ResNet",
-            "highway": "Highway", "densenet": "DenseNet", "densenet_bc": "DenseNet-BC"}
-
-
-def net_label(name: str) -> str:
-    """'resnet56' -> 'ResNet-56', 'preact_resnet20' -> 'pre-act ResNet-20'."""
-    base = name.rstrip("0123456789")
-    depth = name[len(base):]
-    label = FAMILIES.get(base.rstrip("_"), base)
-    return f"{label}-{depth}" if depth else label
 
 
 def data_name(result) -> str:

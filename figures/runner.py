@@ -1,4 +1,5 @@
-"""Runs experiments that are stale and stores their results with provenance.
+"""Decides which stored results are stale (`status`, the project's one freshness
+check), runs experiments and stores their results with provenance.
 
 Only this module and figures.store touch the results folder. An experiment
 that raises leaves the previous result in place: results are replaced only by
@@ -14,7 +15,9 @@ from typing import Iterable
 
 from figures import experiments
 from figures.experiments import Context, Experiment
-from figures.store import ResultStore, StoredResult, device_info, git_commit, job_info, result_key
+from figures.config import ConfigError
+from figures.store import (MissingSource, ResultStore, StoredResult, device_info, git_commit,
+                           job_info, result_key)
 
 
 @dataclass(frozen=True)
@@ -27,12 +30,40 @@ class Status:
     estimate_s: float
 
 
-def status(store: ResultStore, names: Iterable[str], profile: str) -> list[Status]:
+def registration(names: Iterable[str] | None = None) -> dict[str, dict]:
+    """{name: {modules, estimate_s, configs: {profile: config dict}}} of the experiments
+    `names` (default: every one): all that decides their keys, as plain data."""
+    loaded = experiments.load_all()
+    wanted = sorted(loaded) if names is None else [experiments.get(n).name for n in dict.fromkeys(names)]
+    return {n: {"modules": list(loaded[n].modules), "estimate_s": loaded[n].estimate_s,
+                "configs": {p: loaded[n].config_dict(p) for p in loaded[n].profiles}} for n in wanted}
+
+
+def status(store: ResultStore, names: Iterable[str], profile: str, registry: dict[str, dict] | None = None,
+           models: Path | None = None, force: Iterable[str] = ()) -> list[Status]:
+    """The one freshness check: is each experiment's stored result still what its code,
+    config and trained networks give now, and about how long would making it take.
+
+    `registry`: what `registration()` returns (a caller may have it cached); by default
+    it is asked now. With `models` (the local cache of trained networks), the estimate
+    of a stale or `force`d result includes training the shared networks it was made from
+    that neither that cache nor the committed weights hold (each counted once)."""
+    names = list(names)
+    reg = registration(names) if registry is None else registry
+    force = set(force)
     out = []
+    counted: set[str] = set()
+    seconds: dict[str, float] | None = None
     for name in names:
-        exp = experiments.get(name)
-        key = key_for(exp, profile)
-        folder = store.folder(name, profile)
+        if name not in reg:
+            raise KeyError(f"unknown experiment {name!r}; known: {', '.join(sorted(reg))}")
+        entry = reg[name]
+        if profile not in entry["configs"]:
+            raise ConfigError(f"experiment {name} has no profile {profile!r}")
+        try:
+            key = result_key(name, {"profile": profile, **entry["configs"][profile]}, entry["modules"])
+        except MissingSource as e:  # a declared module or definition that does not exist
+            raise ConfigError(f"experiment {name}: {e.args[0]}") from None
         stored = store.load(name, profile)
         changed = changed_networks(stored) if stored is not None and stored.key == key else []
         if stored is not None and stored.key == key and not changed:
@@ -41,14 +72,47 @@ def status(store: ResultStore, names: Iterable[str], profile: str) -> list[Statu
             reason, fresh = f"networks changed: {', '.join(changed)}", False
         elif stored is not None:
             reason, fresh = "code or config changed", False
-        elif (folder / "result.json").exists():
+        elif (store.folder(name, profile) / "result.json").exists():
             reason, fresh = "corrupt (checksum mismatch)", False
         else:
             reason, fresh = "missing", False
         prev = stored.provenance.get("wall_time_s") if stored else None
-        estimate = float(prev or exp.estimate_s.get(profile, 60.0))
+        estimate = float(prev or entry["estimate_s"].get(profile, 60.0))
+        if models is not None and stored is not None and (not fresh or name in force):
+            missing = [n for n in untrained(stored, models) if n not in counted]
+            if missing:
+                # the stored wall time may have found these networks trained: they must be trained first
+                seconds = train_seconds(store, reg, profile) if seconds is None else seconds
+                counted.update(missing)
+                extra = sum(seconds.get(n, 0.0) for n in missing)
+                estimate += extra
+                reason += f"; trains {', '.join(missing)} first (~{extra / 60:.0f} min)"
         out.append(Status(name, profile, key, fresh, reason, estimate))
     return out
+
+
+def untrained(stored: StoredResult, models: Path) -> list[str]:
+    """The shared networks a result was made from that neither the committed weights
+    nor the local model cache `models` hold."""
+    from figures.weights import ROOT
+
+    out = []
+    for item in filter(None, str(stored.provenance.get("models", "")).split(", ")):
+        net, _, key = item.partition(" ")
+        if not any(d.is_dir() and any(d.glob(f"{net}-{key}*.pt")) for d in (models, ROOT)):
+            out.append(net)
+    return out
+
+
+def train_seconds(store: ResultStore, reg: Iterable[str], profile: str) -> dict[str, float]:
+    """How long each network took to train, as recorded by any stored result of `profile`."""
+    seconds: dict[str, float] = {}
+    for name in sorted(reg):
+        stored = store.load(name, profile)
+        for net, m in (stored.metrics.items() if stored else ()):
+            if isinstance(m, dict) and isinstance(m.get("train_seconds"), (int, float)):
+                seconds.setdefault(net, float(m["train_seconds"]))
+    return seconds
 
 
 def changed_networks(stored: StoredResult) -> list[str]:

@@ -44,6 +44,10 @@ def sha256(data: bytes | str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class MissingSource(KeyError):
+    """A module or definition that a key is to hash does not exist: the declaring author's mistake."""
+
+
 def module_source_hash(module_name: str, names: Iterable[str] | None = None) -> str:
     """Hash of what a module's code *does*: its normalised syntax tree, or that of
     every .py file of a package; with `names`, only those top-level definitions.
@@ -53,7 +57,7 @@ def module_source_hash(module_name: str, names: Iterable[str] | None = None) -> 
     and always sees the file as it is now."""
     spec = importlib.util.find_spec(module_name)
     if spec is None or spec.origin is None:
-        raise KeyError(f"module {module_name} declared by an experiment does not exist")
+        raise MissingSource(f"module {module_name} declared by an experiment does not exist")
     origin = Path(spec.origin)
     files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
     h = hashlib.sha256()
@@ -77,7 +81,7 @@ def code_tree(source: str, names: Iterable[str] | None = None) -> str:
         body = [n for n in body if wanted & _defines(n)]
         missing = wanted - set().union(*(_defines(n) for n in body)) if body else wanted
         if missing:
-            raise KeyError(f"no top-level definition of {', '.join(sorted(missing))}")
+            raise MissingSource(f"no top-level definition of {', '.join(sorted(missing))}")
     return "\n".join(_canon(n) for n in _strip_docstring(body))
 
 
@@ -276,10 +280,6 @@ class ResultStore:
             return None
         return StoredResult(experiment, profile, body["key"], body["config"],
                             body["provenance"], body["metrics"], body["data"], arrays, doc["checksum"])
-
-    def is_fresh(self, experiment: str, profile: str, key: str) -> bool:
-        stored = self.load(experiment, profile)
-        return stored is not None and stored.key == key
 
     def save(self, experiment: str, profile: str, key: str, config: dict,
              provenance: dict, metrics: dict, data: dict, arrays: dict | None = None) -> StoredResult:

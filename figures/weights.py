@@ -36,7 +36,7 @@ MANIFEST = "MANIFEST.json"
 TRAINING_SOURCES: dict[str, tuple[str, ...] | None] = {
     "figures.networks": None,
     "figures.train": None,
-    "figures.data": ("Loader", "augment", "normalize", "subset", "MEAN", "STD"),
+    "figures.data": ("Loader", "augment", "normalize", "spread", "subset", "MEAN", "STD"),
 }
 
 

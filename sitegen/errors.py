@@ -1,12 +1,23 @@
 """One error type for everything an author can get wrong.
 
 A BuildError prints as a single line, `file:line: what is wrong`, so an
-editor can jump to it; the CLI prints it and exits non-zero, never a traceback.
+editor can jump to it; the CLI prints it and exits 1, never a traceback.
+Anything else that escapes the build is a bug of ours and keeps its traceback.
+
+The figures package cannot import this module (imports point from sitegen to
+figures), so its own author errors (a config that does not fit, a missing data
+set, a training run that diverged) are turned into BuildErrors, by class, where
+sitegen calls into it: `authored()`.
 """
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
 from pathlib import Path
+
+# figures' author errors, (module, class): a module not imported yet raised none of them
+FIGURES_ERRORS = (("figures.config", "ConfigError"), ("figures.data", "DataError"), ("figures.train", "Divergence"))
 
 
 class BuildError(Exception):
@@ -24,6 +35,25 @@ class BuildError(Exception):
         return where + " ".join(self.message.split())
 
 
+def figures_error_types() -> tuple[type, ...]:
+    """The classes of figures' author errors that this process has imported."""
+    found = (getattr(sys.modules.get(module), name, None) for module, name in FIGURES_ERRORS)
+    return tuple(t for t in found if isinstance(t, type))
+
+
+@contextlib.contextmanager
+def authored():
+    """Re-raise figures' author errors as BuildErrors; every other exception passes untouched."""
+    try:
+        yield
+    except BuildError:
+        raise
+    except Exception as e:
+        if isinstance(e, figures_error_types()):
+            raise BuildError(str(e).strip("'\"")) from None
+        raise
+
+
 def find_line(text: str, needle: str | re.Pattern, start_line: int = 1, nth: int = 1) -> int | None:
     """1-based line of the nth match of `needle` (text or regex) in `text`, offset by start_line - 1."""
     pattern = needle if isinstance(needle, re.Pattern) else re.compile(re.escape(needle))
@@ -31,8 +61,3 @@ def find_line(text: str, needle: str | re.Pattern, start_line: int = 1, nth: int
         if i == nth:
             return text.count("\n", 0, m.start()) + start_line
     return None
-
-
-def line_of(text: str, needle: str, start_line: int = 1) -> int | None:
-    """1-based line of the first `needle` in `text` (offset by start_line - 1)."""
-    return find_line(text, needle, start_line)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import json
 import os
 import subprocess
 from pathlib import Path
 
+from .cache import Cache, key
 from .errors import BuildError
 
 FILTER = Path(__file__).parent / "filters" / "article.lua"
@@ -34,26 +34,18 @@ def pandoc_path() -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def pandoc_version(cache: Path | None = None) -> str:
-    """`pandoc --version`'s first line; remembered in `cache` per binary (path, size, mtime)."""
+def pandoc_version(cache_root: Path | None = None) -> str:
+    """`pandoc --version`'s first line; remembered in the build cache per binary (path, size, mtime)."""
     exe = pandoc_path()
     st = os.stat(exe)
-    stamp = f"{exe}:{st.st_size}:{st.st_mtime_ns}"
-    memo = cache / "pandoc-version.json" if cache else None
-    try:
-        known = json.loads(memo.read_text(encoding="utf-8")) if memo else {}
-        if known.get("binary") == stamp:
-            return known["version"]
-    except (OSError, ValueError):
-        pass
-    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
-    version = out.stdout.splitlines()[0]
-    if memo:
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"binary": stamp, "version": version}), encoding="utf-8")
-        os.replace(tmp, memo)
-    return version
+
+    def ask() -> bytes:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
+        return out.stdout.splitlines()[0].encode("utf-8")
+
+    if cache_root is None:
+        return ask().decode("utf-8")
+    return Cache(cache_root, "pandoc").bytes("version", key(exe, st.st_size, st.st_mtime_ns), ask, ".txt").decode("utf-8")
 
 
 def run(args: list[str], text: str, file: Path | str | None = None) -> str:
@@ -78,7 +70,25 @@ def markdown_to_html(text: str, file: Path | str | None = None, id_prefix: str =
 
 def inline_markdown(text: str) -> str:
     """A caption or abstract: Markdown to HTML without the outer <p>."""
-    html = run(["-f", READER, "-t", "html5", "--mathml", "--wrap=none"], text).strip()
+    return _unwrap(run(["-f", READER, "-t", "html5", "--mathml", "--wrap=none"], text))
+
+
+SPLIT = "<!-- sitegen:split -->"
+
+
+def inline_markdown_many(texts: list[str]) -> list[str]:
+    """inline_markdown of each text, in one pandoc run (a run costs more than a caption).
+    Notes and link definitions reach across texts: a text with one gets a run of its own."""
+    if len(texts) < 2 or any(SPLIT in t or "[^" in t or "]:" in t for t in texts):
+        return [inline_markdown(t) for t in texts]
+    parts = run(["-f", READER, "-t", "html5", "--mathml", "--wrap=none"], f"\n\n{SPLIT}\n\n".join(texts)).split(SPLIT)
+    if len(parts) != len(texts):  # a text ran into the next (an unclosed fence)
+        return [inline_markdown(t) for t in texts]
+    return [_unwrap(part) for part in parts]
+
+
+def _unwrap(html: str) -> str:
+    html = html.strip()
     if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
         html = html[3:-4]
     return html

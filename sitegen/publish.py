@@ -84,11 +84,11 @@ def recover(site: Path) -> None:
 
 
 def staging_dir(site: Path) -> Path:
-    stage = site.with_name(f".{site.name}.staging-{os.getpid()}")
+    staged = site.with_name(f".{site.name}.staging-{os.getpid()}")
     for stale in site.parent.glob(f".{site.name}.staging-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by a killed build (we hold the lock)
-    stage.mkdir(parents=True)
-    return stage
+    staged.mkdir(parents=True)
+    return staged
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -111,16 +111,16 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def swap_in(stage: Path, site: Path) -> None:
-    """Replace `site` by `stage`; at every instant one complete site exists on disk."""
-    if site.is_dir() and _exchange(stage, site):
-        shutil.rmtree(stage, ignore_errors=True)  # now the old site
+def swap_in(staged: Path, site: Path) -> None:
+    """Replace `site` by `staged`; at every instant one complete site exists on disk."""
+    if site.is_dir() and _exchange(staged, site):
+        shutil.rmtree(staged, ignore_errors=True)  # now the old site
         return
     old = site.with_name(site.name + ".old")
     if old.exists():
         shutil.rmtree(old)
     if site.exists():
         os.replace(site, old)
-    os.replace(stage, site)
+    os.replace(staged, site)
     shutil.rmtree(old, ignore_errors=True)
 

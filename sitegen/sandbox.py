@@ -25,12 +25,12 @@ from .errors import BuildError
 MAX_BITS = 100_000       # largest integer a power may produce
 MAX_ITEMS = 1_000_000    # longest string or sequence a repetition may produce
 OURS = tuple(str(Path(__file__).resolve().parent.parent / d) + "/" for d in ("sitegen", "figures"))
-NUMBERS = str(Path(__file__).resolve().with_name("numbers.py"))
+NUMBERS = str(Path(__file__).resolve().parent / "render" / "numbers.py")  # value()'s arithmetic is the template's
 
 
 def code_filter(value) -> str:
     """`{{ value(...) | code }}`: a computed value shown as inline code."""
-    text = format(value)  # the plain digits of a number that prints itself marked (sitegen.numbers)
+    text = format(value)  # the plain digits of a number that prints itself marked (sitegen.render.numbers)
     ticks = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"

@@ -68,14 +68,14 @@ class Preview:
         print(message, flush=True)
 
     def stale(self) -> list:
-        from . import freshness
-        from .pipeline import Builder
+        """The stale experiments the article needs, as the build's plan finds them."""
+        from figures.store import ResultStore
 
-        builder = Builder(self.project, progress=False, log=lambda m: None)
-        freshness.use_project_modules(self.project.root)
-        names = builder.needed_experiments(builder.load_chapters())
-        return [s for s in freshness.status(builder.store, names, self.project.config.profile,
-                                            self.project.cache) if not s.fresh]
+        from . import plan
+        from .read import read
+
+        chapters, deck = read(self.project)
+        return plan.plan(self.project, ResultStore(self.project.results), chapters, deck).stale
 
     def may_train(self, stale: list) -> bool:
         listing = ", ".join(f"{s.name} ({s.reason}, ~{s.estimate_s:.0f} s)" for s in stale)
@@ -93,11 +93,11 @@ class Preview:
         return False
 
     def rebuild(self, changed: set[Path], initial: bool = False) -> None:
-        from . import freshness
-        from .pipeline import Builder
+        from . import modules
+        from .build import build
 
         if any(p.suffix == ".py" for p in changed):
-            freshness.forget_modules()  # import the edited experiments and plots afresh
+            modules.forget_modules()  # import the edited experiments and plots afresh
         t0 = time.perf_counter()
         try:
             if any(p.name == "site.yml" for p in changed):
@@ -107,8 +107,8 @@ class Preview:
             stale = self.stale()
             if stale and not self.may_train(stale):
                 return
-            report = Builder(self.project, progress=self.interactive, log=self.say if self.verbose else (lambda m: None),
-                             wait_s=math.inf).build()
+            report = build(self.project, progress=self.interactive, log=self.say if self.verbose else (lambda m: None),
+                           wait_s=math.inf)
         except BuildError as e:
             self.error = f"error: {e}"
             self.say(self.error)

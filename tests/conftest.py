@@ -94,11 +94,11 @@ def project_root(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def built_project(tmp_path_factory) -> Path:
     """One full quick build shared by read-only tests."""
-    from sitegen.pipeline import Builder
+    from sitegen.build import build
     from sitegen.project import load_project
 
     root = make_project(tmp_path_factory.mktemp("built") / "proj")
-    Builder(load_project(root), progress=False, log=lambda m: None).build()
+    build(load_project(root), progress=False, log=lambda m: None)
     return root
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.pipeline import Builder
+from sitegen.build import build
 from sitegen.project import load_project
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -68,7 +68,7 @@ def reader_root(built_project, tmp_path_factory) -> Path:
         f.write(AUTHOR_FIGURES)
     with open(root / "content" / "site.yml", "a", encoding="utf-8") as f:
         f.write(f'url: "{URL}"\ndoi: "10.1234/test.5678"\nrepository: "https://example.org/code/resnets"\n')
-    Builder(load_project(root), progress=False, log=lambda m: None).build()
+    build(load_project(root), progress=False, log=lambda m: None)
     return root
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 
-from sitegen.pipeline import Builder
+from sitegen.build import build
 from sitegen.project import load_project
 
 
@@ -54,7 +54,7 @@ def test_svgs_are_deterministic_and_themed(built_project, tmp_path):
     # redraw from scratch (no figure cache): byte-identical
     copy = tmp_path / "again"
     shutil.copytree(built_project, copy, ignore=shutil.ignore_patterns(".cache", "site"))
-    Builder(load_project(copy), progress=False, log=lambda m: None).build()
+    build(load_project(copy), progress=False, log=lambda m: None)
     assert (copy / "site" / "figures" / "gradient_flow.svg").read_bytes() == light
     assert (copy / "site" / "index.html").read_text().count("<math") == \
         (built_project / "site" / "index.html").read_text().count("<math")
@@ -62,7 +62,7 @@ def test_svgs_are_deterministic_and_themed(built_project, tmp_path):
 
 def test_unchanged_rebuild_does_nothing_and_changes_no_byte(built_project):
     before = {p: p.read_bytes() for p in (built_project / "site").rglob("*") if p.is_file()}
-    report = Builder(load_project(built_project), progress=False, log=lambda m: None).build()
+    report = build(load_project(built_project), progress=False, log=lambda m: None)
     assert report.up_to_date and report.ran == []
     after = {p: p.read_bytes() for p in (built_project / "site").rglob("*") if p.is_file()}
     assert after == before
@@ -70,10 +70,10 @@ def test_unchanged_rebuild_does_nothing_and_changes_no_byte(built_project):
 
 def test_editing_one_chapter_rerenders_only_it(project_root):
     log = []
-    Builder(load_project(project_root), progress=False, log=log.append).build()
+    build(load_project(project_root), progress=False, log=log.append)
     ch = project_root / "content" / "02-second.md"
     ch.write_text(ch.read_text() + "\nOne more sentence.\n")
-    report = Builder(load_project(project_root), progress=False, log=log.append).build()
+    report = build(load_project(project_root), progress=False, log=log.append)
     assert (report.chapters_rendered, report.chapters_cached) == (1, 1)
     assert report.ran == []
     assert "One more sentence." in (project_root / "site" / "index.html").read_text()
@@ -84,11 +84,11 @@ def test_a_rerun_that_changes_only_provenance_updates_the_card(project_root):
     from figures.store import ResultStore
 
     project = load_project(project_root)
-    Builder(project, progress=False, log=lambda m: None).build()
+    build(project, progress=False, log=lambda m: None)
     store = ResultStore(project.results)
     old = store.load("gradient_flow", "quick")
     store.save(old.experiment, old.profile, old.key, old.config, {**old.provenance, "started": "2099-01-02T03:04:05Z"},
                old.metrics, old.data, dict(old.arrays) or None)
-    report = Builder(load_project(project_root), progress=False, log=lambda m: None).build()
+    report = build(load_project(project_root), progress=False, log=lambda m: None)
     assert report.ran == [] and "gradient_flow" in report.figures_drawn
     assert "2099-01-02T03:04:05Z" in (project_root / "site" / "index.html").read_text()

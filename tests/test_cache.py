@@ -12,7 +12,7 @@ from figures import experiments, runner
 from figures.experiments import Context, Output, register
 from figures.store import ResultStore
 from sitegen.errors import BuildError
-from sitegen.pipeline import Builder
+from sitegen.build import build
 from sitegen.project import load_project
 
 
@@ -101,9 +101,9 @@ def test_build_recomputes_changed_model_and_frozen_refuses(project_root, monkeyp
     import figures.store as store_mod
 
     log = []
-    report = Builder(load_project(project_root), progress=False, log=log.append).build()
+    report = build(load_project(project_root), progress=False, log=log.append)
     assert report.ran == ["gradient_flow"]
-    report = Builder(load_project(project_root), progress=False, log=log.append, force=()).build()
+    report = build(load_project(project_root), progress=False, log=log.append, force=())
     assert report.ran == []
 
     real = store_mod.module_source_hash
@@ -114,16 +114,14 @@ def test_build_recomputes_changed_model_and_frozen_refuses(project_root, monkeyp
     monkeypatch.setattr(store_mod, "module_source_hash", edited)
     (project_root / "content" / "02-second.md").touch()  # defeat the no-op shortcut
     with pytest.raises(BuildError, match=r"stale results.*gradient_flow \[quick\]: networks changed: plain14, resnet14"):
-        Builder(load_project(project_root), frozen=True, progress=False, log=log.append).build()
-    report = Builder(load_project(project_root), progress=False, log=log.append).build()
+        build(load_project(project_root), frozen=True, progress=False, log=log.append)
+    report = build(load_project(project_root), progress=False, log=log.append)
     assert report.ran == ["gradient_flow"]
     assert any("experiments to run" in m for m in log)
 
 
 def test_estimate_counts_networks_missing_from_the_model_cache(tmp_path):
     """A stale result made from cached networks says which of them must be trained again."""
-    from sitegen import freshness
-
     store = ResultStore(tmp_path / "results")
     made = store.save("exp_x", "cpu", "k1", {}, {"models": "plain20 aaaaaaaaaaaa, resnet20 bbbbbbbbbbbb",
                                                 "wall_time_s": 5.0},
@@ -131,7 +129,7 @@ def test_estimate_counts_networks_missing_from_the_model_cache(tmp_path):
     models = tmp_path / "models"
     models.mkdir()
     (models / "resnet20-bbbbbbbbbbbb1234.pt").write_bytes(b"")
-    assert freshness._untrained(made, models) == ["plain20"]
-    assert freshness._train_seconds(store, {"exp_x": {}}, "cpu") == {"resnet20": 30.0, "plain20": 40.0}
+    assert runner.untrained(made, models) == ["plain20"]
+    assert runner.train_seconds(store, {"exp_x": {}}, "cpu") == {"resnet20": 30.0, "plain20": 40.0}
     (models / "resnet20-bbbbbbbbbbbb1234.pt").unlink()
-    assert freshness._untrained(made, models) == ["plain20", "resnet20"]
+    assert runner.untrained(made, models) == ["plain20", "resnet20"]

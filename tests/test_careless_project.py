@@ -1,5 +1,5 @@
 """Careless changes around the chapters: a hand-edited result, a broken plot module,
-a read-only folder, a new commit, a killed build's helper, a bug of ours, and the
+a read-only folder, a new commit, a killed build's figure worker, a bug of ours, and the
 README's own example chapter, built as an author would copy it."""
 from __future__ import annotations
 
@@ -118,23 +118,21 @@ def test_a_new_commit_rebuilds_the_page(built_copy, capsys):
     assert f"commit <code>{second}</code>" in (built_copy / "site" / "index.html").read_text()
 
 
-# -- helper processes ---------------------------------------------------------------------
-SLOW_PLOT = '''\
-"""slow: a plot module that takes its time (the helper is busy with it when its build dies)."""
-import os, time
-from pathlib import Path
-
-EXPERIMENT = "gradient_flow"
-Path(os.environ["SLOW_MARKER"]).write_text(str(os.getpid()))
-time.sleep(120)
-'''
-
+# -- figure workers ---------------------------------------------------------------------
 PARENT = '''\
-import sys, time
+import os, sys, time
+from pathlib import Path
 sys.path.insert(0, {repo!r})
-from sitegen.drawing import start_helper
-from sitegen.project import load_project
-start_helper(load_project({root!r}), [("slow", "gradient_flow", "quick")])
+from sitegen.render import drawing
+
+
+def slow(job):  # a figure that takes its time: the worker is busy with it when its build dies
+    Path(os.environ["SLOW_MARKER"]).write_text(str(os.getpid()))
+    time.sleep(120)
+    return b""
+
+
+drawing.start(["mine", "the worker's"], slow, processes=2)
 time.sleep(120)
 '''
 
@@ -148,16 +146,14 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_helper_dies_with_its_build(built_copy, tmp_path):
-    (built_copy / "figures" / "plots").mkdir(parents=True)
-    (built_copy / "figures" / "plots" / "slow.py").write_text(SLOW_PLOT)
-    marker = tmp_path / "helper.pid"
-    parent = subprocess.Popen([sys.executable, "-c", PARENT.format(repo=str(REPO), root=str(built_copy))],
+def test_worker_dies_with_its_build(tmp_path):
+    marker = tmp_path / "worker.pid"
+    parent = subprocess.Popen([sys.executable, "-c", PARENT.format(repo=str(REPO))],
                               env={**os.environ, "SLOW_MARKER": str(marker)})
     try:
         deadline = time.monotonic() + 60
         while not marker.exists() or not marker.read_text():
-            assert time.monotonic() < deadline and parent.poll() is None, "the helper never started"
+            assert time.monotonic() < deadline and parent.poll() is None, "the worker never started"
             time.sleep(0.1)
         helper = int(marker.read_text())
         assert alive(helper)
@@ -165,7 +161,7 @@ def test_helper_dies_with_its_build(built_copy, tmp_path):
         parent.wait()
         deadline = time.monotonic() + 10
         while alive(helper):
-            assert time.monotonic() < deadline, "the helper outlived its build"
+            assert time.monotonic() < deadline, "the worker outlived its build"
             time.sleep(0.1)
     finally:
         parent.kill()
@@ -175,7 +171,7 @@ def test_helper_dies_with_its_build(built_copy, tmp_path):
 
 # -- bugs of ours --------------------------------------------------------------------------
 def test_a_bug_says_so_and_keeps_its_traceback(built_copy, capsys, monkeypatch):
-    from sitegen import page_notes
+    from sitegen.render import page_notes
 
     def broken(html):
         raise TypeError("a bug of ours")
@@ -196,7 +192,7 @@ def test_a_bug_says_so_and_keeps_its_traceback(built_copy, capsys, monkeypatch):
 
 def test_a_bug_in_a_helper_is_not_blamed_on_the_chapter(built_copy, capsys, monkeypatch):
     """An exception out of our own code under a chapter's result() call is ours."""
-    from sitegen import results
+    from sitegen.render import results
 
     monkeypatch.setattr(results, "plain", None)  # result() -> value() -> plain(...): TypeError in results.py
     append(built_copy / "content" / "01-first-chapter.md", "Changed.\n")

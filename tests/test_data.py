@@ -12,7 +12,7 @@ import torch
 import figures.data as data_mod
 from conftest_data import (flat_colour, random_data, tar_gz, write_image_folder,
                            write_official_archive)
-from figures.data import CLASSES, DataError, Loader, augment, load_cifar10, subset
+from figures.data import CLASSES, DataError, Loader, augment, load_cifar10, spread, subset
 
 
 @pytest.fixture
@@ -187,3 +187,14 @@ def test_loader_on_cuda_matches_cpu():
     for (xc, yc), (xg, yg) in zip(cpu, gpu):
         assert xg.is_contiguous(memory_format=torch.channels_last)
         assert torch.allclose(xc, xg.cpu(), atol=1e-5) and torch.equal(yc, yg.cpu())
+
+
+def test_spread_draws_every_class_from_a_class_sorted_folder():
+    # An image folder is sorted by class: a fixed batch of x[:n] would be all airplanes.
+    y = torch.arange(10).repeat_interleave(30)
+    pick = spread(y, 100, seed=0)
+    assert torch.bincount(y[pick], minlength=10).tolist() == [10] * 10
+    assert len(set(pick.tolist())) == 100
+    assert torch.equal(pick, spread(y, 100, seed=0))
+    assert not torch.equal(pick, spread(y, 100, seed=1))
+    assert sorted(spread(y, 1000).tolist()) == list(range(300))  # more than there are: all

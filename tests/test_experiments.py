@@ -171,6 +171,27 @@ def test_plot_draws_svgs_chart_and_alt_from_the_data(quick_results, vega_schema,
     assert found, f"{figure}: alt text quotes no number from the result: {alt}"
 
 
+def _ids_in_order(svg: bytes) -> bytes:
+    """The SVG with its ids numbered in order of appearance (matplotlib hashes colours into some)."""
+    text = svg.decode()
+    for i, ident in enumerate(dict.fromkeys(re.findall(r'id="([^"]+)"', text))):
+        text = re.sub(rf"(?<=[\"#]){re.escape(ident)}(?=[\")])", f"id{i}", text)
+    return text.encode()
+
+
+@pytest.mark.parametrize("figure", plots.names())
+def test_the_build_draws_each_figure_as_the_plot_module_does(quick_results, figure):
+    """Drawn once and recoloured, or drawn in each theme: the same pictures as drawing each theme."""
+    from figures.plotstyle import THEMES, svg_bytes
+    from sitegen.render.figures import draw_pair
+
+    module = plots.get(figure)
+    result = quick_results[module.EXPERIMENT]
+    light, dark = draw_pair(module, result)
+    assert light == svg_bytes(module.draw(result, THEMES["light"]))
+    assert _ids_in_order(dark) == _ids_in_order(svg_bytes(module.draw(result, THEMES["dark"])))
+
+
 @pytest.mark.parametrize("figure", ["depth_sweep_curves", "gradient_flow_training", "lesion", "architectures",
                                     "feature_maps"])
 def test_required_charts_are_interactive(quick_results, figure):
@@ -201,7 +222,7 @@ def test_claim_over_experiment_results_is_checked_by_the_build(project_root, cap
     if ok:
         assert code == 0, err
         html = (project_root / "site" / "index.html").read_text()
-        # the number is marked with its source (sitegen.numbers): a span around the digits
+        # the number is marked with its source (sitegen.render.numbers): a span around the digits
         assert re.search(r"Deleting a block of the plain net: (?:<[^>]+>)*\d+\.\d%", html)
     else:
         assert code == 1 and len(err.splitlines()) == 1

@@ -202,6 +202,27 @@ def test_training_uses_full_batches_only():
     assert h.epochs[0].steps == n // 24
 
 
+def test_prune_deletes_exactly_the_networks_no_profile_keys(tmp_path):
+    store = weights.WeightStore(tmp_path)
+    recipe = Recipe(**RECIPES["cifar10-10ep"])
+    fresh = weights.model_key("resnet20", recipe)
+    for key in (fresh, "0" * 64):  # the second: trained before a code edit
+        store.save("resnet20", key, make_model("resnet20").state_dict(), {}, [], {}, {})
+    (tmp_path / "partial").mkdir(exist_ok=True)  # the manifest lock lives there too
+    for key in (weights.model_key("plain20", recipe), "1" * 64):
+        ckpt = tmp_path / "partial" / weights.file_name("plain20", key).replace(".pt", ".ckpt")
+        ckpt.write_bytes(b"x")
+        ckpt.with_suffix(".probes.json").write_text("[]")
+    gone = campaign.prune(store)
+    assert gone == [weights.file_name("resnet20", "0" * 64),
+                    weights.file_name("plain20", "1" * 64).replace(".pt", ".ckpt")]
+    assert set(store.manifest()) == {weights.file_name("resnet20", fresh)}
+    assert sorted(p.name for p in (tmp_path / "partial").iterdir() if p.suffix != ".lock") == sorted(
+        [weights.file_name("plain20", weights.model_key("plain20", recipe)).replace(".pt", s)
+         for s in (".ckpt", ".probes.json")])
+    assert campaign.prune(store) == []  # nothing left to prune
+
+
 def test_manifest_of_committed_weights_matches_the_files():
     """Every committed network file is in the manifest with its sha256, and the reverse."""
     manifest = weights.WeightStore().manifest()

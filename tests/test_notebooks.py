@@ -14,9 +14,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
-from sitegen import notebooks
+from sitegen.read.notebooks import read
+from sitegen.render import notebooks
 from sitegen.errors import BuildError
-from sitegen.pipeline import Builder
+from sitegen.build import build
 from sitegen.project import load_project
 
 from conftest import REPO, make_project
@@ -27,7 +28,7 @@ COMPANIONS = sorted((REPO / "content" / "notebooks").glob("*.ipynb"))
 @pytest.mark.slow
 @pytest.mark.parametrize("path", COMPANIONS, ids=lambda p: p.stem)
 def test_companion_notebook_runs_in_quick_mode(path):
-    nb = notebooks.execute(notebooks.read(path), path)
+    nb = notebooks.execute(read(path), path)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     text = "".join(o.get("text", "") for o in outputs)
     assert "quick mode: True" in text
@@ -38,7 +39,7 @@ def test_companion_notebook_runs_in_quick_mode(path):
 def test_the_repository_has_companion_notebooks_without_outputs():
     assert len(COMPANIONS) >= 2
     for path in COMPANIONS:
-        nb = notebooks.read(path)
+        nb = read(path)
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path.name
         assert "from figures" in "".join(c.source for c in nb.cells)
 
@@ -70,7 +71,7 @@ def nb_project(tmp_path_factory) -> Path:
     folder.mkdir()
     nbformat.write(tiny_notebook("x = 1 + 1\nprint('sum', x)"), str(folder / "tiny.ipynb"))
     nbformat.write(CHAPTER, str(root / "content" / "03-notebook.ipynb"))
-    Builder(load_project(root), progress=False, log=lambda m: None).build()
+    build(load_project(root), progress=False, log=lambda m: None)
     return root
 
 
@@ -103,11 +104,11 @@ def test_executed_notebooks_are_cached(nb_project, tmp_path):
     shutil.copytree(nb_project, root)
     (root / "content" / "02-second.md").write_text((root / "content" / "02-second.md").read_text() + "\nMore.\n")
     log: list[str] = []
-    Builder(load_project(root), progress=False, log=log.append).build()
+    build(load_project(root), progress=False, log=log.append)
     assert not any("executing notebook" in m for m in log)
     nb = root / "content" / "notebooks" / "tiny.ipynb"
     nbformat.write(tiny_notebook("print('changed')"), str(nb))
-    Builder(load_project(root), progress=False, log=log.append).build()
+    build(load_project(root), progress=False, log=log.append)
     assert any("executing notebook tiny.ipynb" in m for m in log)
     assert "changed" in (root / "site" / "notebooks" / "tiny.html").read_text()
 
@@ -131,7 +132,7 @@ def test_bad_notebook_is_one_line_and_keeps_the_site(nb_project, tmp_path, break
     nb = root / "content" / "notebooks" / "tiny.ipynb"
     breakage(nb)
     with pytest.raises(BuildError) as err:
-        Builder(load_project(root), progress=False, log=lambda m: None).build()
+        build(load_project(root), progress=False, log=lambda m: None)
     assert str(err.value).startswith(f"{nb}{where}") and message in str(err.value) and "\n" not in str(err.value)
     assert (root / "site" / "index.html").read_bytes() == before
     if "cell 3" in message:  # and once through the CLI: exit 1, the same single line

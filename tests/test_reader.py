@@ -131,7 +131,7 @@ def test_social_cards_are_absolute_and_the_repository_is_linked(reader_root, bui
 
 
 def test_vtt_chapters_start_where_the_track_says():
-    from sitegen.page import vtt_chapters
+    from sitegen.render.page import vtt_chapters
 
     track = "WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.500\nThe talk\n\n2\n00:01:01.500 --> 00:01:03.500\nGradients\n"
     assert vtt_chapters(track) == [{"start": 0.0, "label": "0:00", "title": "The talk"},

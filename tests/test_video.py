@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from sitegen.errors import BuildError
-from sitegen.pipeline import Builder
+from sitegen.build import build as run_build
 from sitegen.project import load_project
-from sitegen.video import espeak
+from sitegen.render.video import espeak
 
 from conftest import REPO, make_project
 
@@ -52,7 +52,7 @@ This slide has no duration of its own, so it stays up as long as these notes tak
 
 
 def build(root: Path, log=None):
-    return Builder(load_project(root), progress=False, log=log or (lambda m: None)).build()
+    return run_build(load_project(root), progress=False, log=log or (lambda m: None))
 
 
 @pytest.fixture(scope="module")
@@ -274,7 +274,7 @@ def test_narration_track_from_the_notes(tmp_path):
     ("## A\n\n{{ result(\"gradient_flow\", \"plain56\", \"spread\") }}\n", 3, "only {{ figure(\"name\") }}"),
 ])
 def test_slides_file_errors_name_the_line(tmp_path, text, line, message):
-    from sitegen import slides
+    from sitegen.read import slides
 
     path = tmp_path / "slides.md"
     path.write_text(text)
@@ -286,7 +286,8 @@ def test_slides_file_errors_name_the_line(tmp_path, text, line, message):
 def test_encoding_again_gives_the_same_bytes(talk, tmp_path):
     from figures import plots
 
-    from sitegen import slides, video
+    from sitegen.read import slides
+    from sitegen.render import video
 
     deck = slides.parse(talk / "content" / "slides.md", set(plots.names()))
     svgs = {"gradient_flow": (talk / "site" / "figures" / "gradient_flow.svg").read_bytes()}

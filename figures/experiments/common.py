@@ -9,9 +9,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from figures.data import normalize  # noqa: F401  (experiments import it from here)
+from figures.data import normalize, spread  # noqa: F401  (experiments import them from here)
 from figures.experiments import Context
 
+
+def fixed_images(x: torch.Tensor, y: torch.Tensor, n: int, seed: int = 0):
+    """`n` images and labels spread over every class, never `x[:n]`: an image
+    folder is sorted by class, so its first images are all airplanes."""
+    pick = spread(y, n, seed)
+    return x[pick], y[pick]
 
 
 def seed_everything(seed: int) -> None:

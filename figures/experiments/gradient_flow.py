@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from figures import models
 from figures.experiments import Context, Output, register
-from figures.experiments.common import load_data, normalize, seed_everything
+from figures.experiments.common import fixed_images, load_data, normalize, seed_everything
 from figures.experiments.profiles import ESTIMATE_S, profiles
 from figures.experiments.trained import MODULES, Recipe, conv_grad_norms, get_trained
 
@@ -56,8 +56,8 @@ def measure(name: str, x: torch.Tensor, y: torch.Tensor, seed: int, device: str)
 def run(cfg: Config, ctx: Context) -> Output:
     """Gradient norm of every layer at initialization and over training, plain vs residual."""
     data = load_data(cfg.data, n_train=cfg.batch_size, n_test=10, seed=cfg.seed, ctx=ctx)
-    x = normalize(data.train_x[: cfg.batch_size]).to(ctx.device)
-    y = data.train_y[: cfg.batch_size].to(ctx.device)
+    x, y = fixed_images(data.train_x, data.train_y, cfg.batch_size, cfg.seed)
+    x, y = normalize(x).to(ctx.device), y.to(ctx.device)
     series: dict[str, list[float]] = {}
     metrics: dict[str, dict[str, float]] = {}
     for depth in cfg.depths:

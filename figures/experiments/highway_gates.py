@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from figures.experiments import Context, Output, register
-from figures.experiments.common import load_data, normalize
+from figures.experiments.common import fixed_images, load_data, normalize
 from figures.experiments.profiles import ESTIMATE_S, profiles
 from figures.experiments.trained import MODULES, Recipe, get_trained, summary
 
@@ -56,7 +56,8 @@ def run(cfg: Config, ctx: Context) -> Output:
     probes = [p for p in t.probes if p.get("gates") and all(v is not None for v in p["gates"])]
     gates = np.array([p["gates"] for p in probes])           # (checkpoints, layers)
     data = load_data(cfg.recipe.data, cfg.recipe.n_train, cfg.recipe.n_test, cfg.recipe.seed, ctx)
-    final = test_gates(t.model, normalize(data.test_x[: cfg.n_images]).to(ctx.device), cfg.batch_size)
+    x, _ = fixed_images(data.test_x, data.test_y, cfg.n_images, cfg.recipe.seed)
+    final = test_gates(t.model, normalize(x).to(ctx.device), cfg.batch_size)
     layer_names = [n for n, _ in t.model.blocks()]
     n = len(final)
     third = max(n // 3, 1)

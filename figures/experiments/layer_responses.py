@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from figures.experiments import Context, Output, register
-from figures.experiments.common import load_data, normalize
+from figures.experiments.common import fixed_images, load_data, normalize
 from figures.experiments.profiles import ESTIMATE_S, profiles
 from figures.experiments.trained import MODULES, Recipe, get_trained, summary
 
@@ -78,7 +78,8 @@ def response_stds(model: torch.nn.Module, x: torch.Tensor, batch_size: int) -> l
 def run(cfg: Config, ctx: Context) -> Output:
     """Std of each 3x3 layer's response (after BN, before ReLU/addition), trained nets."""
     data = load_data(cfg.recipe.data, cfg.recipe.n_train, cfg.recipe.n_test, cfg.recipe.seed, ctx)
-    x = normalize(data.test_x[: cfg.n_images]).to(ctx.device)
+    x, _ = fixed_images(data.test_x, data.test_y, cfg.n_images, cfg.recipe.seed)
+    x = normalize(x).to(ctx.device)
     metrics: dict = {}
     layers: dict = {}
     for depth in cfg.depths:

@@ -17,7 +17,7 @@ import torch
 
 from figures import models
 from figures.experiments import Context, Output, register
-from figures.experiments.common import load_data
+from figures.experiments.common import fixed_images, load_data
 from figures.experiments.profiles import ESTIMATE_S, profiles
 from figures.experiments.trained import MODULES, Recipe, get_trained
 from figures.train import evaluate
@@ -43,7 +43,7 @@ class Config:
 def run(cfg: Config, ctx: Context) -> Output:
     """Test error after deleting each single block, residual vs plain."""
     data = load_data(cfg.recipe.data, cfg.recipe.n_train, cfg.recipe.n_test, cfg.recipe.seed, ctx)
-    x, y = data.test_x[: cfg.n_images], data.test_y[: cfg.n_images]
+    x, y = fixed_images(data.test_x, data.test_y, cfg.n_images, cfg.recipe.seed)
     chance = 1 - 1 / len(data.classes)
     metrics: dict = {}
     errors: dict = {}

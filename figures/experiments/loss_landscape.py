@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from figures.experiments import Context, Output, register
-from figures.experiments.common import load_data, normalize
+from figures.experiments.common import fixed_images, load_data, normalize
 from figures.experiments.profiles import ESTIMATE_S, profiles
 from figures.experiments.trained import MODULES, Recipe, get_trained
 
@@ -99,8 +99,8 @@ def convex_fraction(z: np.ndarray, h: float) -> float:
 def run(cfg: Config, ctx: Context) -> Output:
     """Filter-normalized 2D loss surface around trained residual and plain nets."""
     data = load_data(cfg.recipe.data, cfg.recipe.n_train, cfg.recipe.n_test, cfg.recipe.seed, ctx)
-    x = normalize(data.train_x[: cfg.n_images]).to(ctx.device)
-    y = data.train_y[: cfg.n_images].to(ctx.device)
+    x, y = fixed_images(data.train_x, data.train_y, cfg.n_images, cfg.recipe.seed)
+    x, y = normalize(x).to(ctx.device), y.to(ctx.device)
     coords = np.linspace(-cfg.span, cfg.span, cfg.points)
     h = float(coords[1] - coords[0])
     metrics: dict = {}

@@ -104,7 +104,7 @@ end
 
 -- ![caption](path.svg){#fig:name alt="..."} alone in a paragraph: an author's figure.
 -- It becomes the same slot as figure("name"), numbered with the plot figures by the
--- post-pass, and a comment before it carrying what sitegen.images needs (JSON).
+-- post-pass, and a comment before it carrying what sitegen.render.images needs (JSON).
 local function image_figure(el)
   if #el.content ~= 1 or el.content[1].t ~= "Image" then return nil end
   local img = el.content[1]

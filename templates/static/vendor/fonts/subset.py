@@ -11,7 +11,7 @@ browser fetches the second only for a page that uses one of its characters.
 Both keep the MATH table (stretchy brackets, limits) and every glyph variant the
 kept characters reach. As the GUST Font License asks of a derived font, the
 subsets carry a name of their own; LICENSE-latin-modern-math.txt stays beside them.
-Not copied into site/ (sitegen.page leaves *.py out).
+Not copied into site/ (sitegen.render.page leaves *.py out).
 """
 from __future__ import annotations
 

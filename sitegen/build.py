@@ -1,0 +1,143 @@
+"""The build, top to bottom, one phase after the other:
+
+    stamp     nothing changed since the last build?     -> done, site/ untouched
+    read      content/ -> chapters, the talk             (sitegen.read)
+    plan      which experiments are needed, which stale  (sitegen.plan)
+    run       the stale ones, or --frozen refuses        (sitegen.run)
+    render    chapters, figures, references, media, page -> {site path: bytes}  (sitegen.render)
+    write     those files into a staging folder          (sitegen.write)
+    publish   the staging folder swapped in for site/    (sitegen.publish)
+
+Each phase gets what it needs and hands back data (sitegen.model); only the
+write phase and the caches (sitegen.cache) write files. Nothing imports torch
+unless an experiment must run, nor matplotlib unless a figure is drawn.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable
+
+from . import publish, stamp
+from .model import BuildReport
+from .project import Project
+
+PAUSE_ENV = "SITEGEN_PAUSE_AT"  # test hook, "phase:marker-file[:seconds]"
+
+
+def build(project: Project, *, frozen: bool = False, force: tuple[str, ...] = (), progress: bool = True,
+          log: Callable[[str], None] = print, wait_s: float = 0.0) -> BuildReport:
+    report = BuildReport()
+    extra = {"profile": project.config.profile, "frozen": frozen, "force": list(force)}
+    publish.check_writable(project.site, project.cache)  # before the work, not after it
+    with publish.build_lock(project.cache, wait_s, log):
+        publish.recover(project.site)
+        fingerprint = stamp.input_fingerprint(project, extra)
+        if not force and stamp.up_to_date(project, fingerprint):
+            report.up_to_date = True
+            return report
+        # numpy (figures.store), jinja2 (the chapters) and the rest load only now: a build that
+        # finds nothing to do starts and exits in a blink
+        from figures.store import ResultStore
+
+        from . import plan, run, write
+        from .read import read
+
+        store = ResultStore(project.results)
+        timed = _Timer(report)
+
+        with timed("read"):
+            chapters, deck = read(project)
+        pause_point("chapters")
+
+        with timed("plan"):
+            todo = plan.plan(project, store, chapters, deck, force)
+        with timed("run"):
+            report.ran = run.run_stale(project, store, todo.stale, frozen=frozen, progress=progress, log=log)
+
+        files = render(project, store, chapters, deck, report, log)
+
+        with timed("write"):
+            staged = write.write(project.site, files)
+        try:
+            pause_point("publish")
+            with timed("publish"):
+                publish.swap_in(staged, project.site)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        # the inputs as they were when we read them (a file edited meanwhile rebuilds next
+        # time), unless an experiment run wrote results: those were inputs of this build
+        if report.ran:
+            fingerprint = stamp.input_fingerprint(project, extra)
+        stamp.record(project, fingerprint)
+    return report
+
+
+def render(project: Project, store, chapters, deck, report: BuildReport, log) -> dict[str, bytes | Path]:
+    """The render phase: every file of the site, from the chapters, the talk and the stored results."""
+    from .modules import plot_experiment, plot_names
+    from .read.bibliography import load_entries
+    from .render import chapters as render_chapters, notebooks, page, video
+    from .render.figures import Drawing
+    from .render.references import references
+    from .render.results import ResultsView
+
+    view = ResultsView(store, project.config.profile)
+    timed = _Timer(report)
+    with timed("jinja"):
+        render_chapters.jinja(chapters, view, set(plot_names()), project)
+    # the article's figures and the talk's, drawn together: forked before any thread starts
+    article_figures = sorted({f for ch in chapters for f in ch.used_figures})
+    names = sorted({*article_figures, *(deck.figures if deck else ())})
+    t0 = time.perf_counter()
+    with Drawing(names, {n: view.load(plot_experiment(n)) for n in names}, project.cache) as drawing, \
+            ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        entries = pool.submit(load_entries, project.bibliography, project.cache)
+        t_pandoc, done = time.perf_counter(), []
+        rendered = render_chapters.start_pandoc(chapters, project, pool, done)
+        figures = drawing.finish()  # matplotlib here and in forked workers, pandoc in its processes
+        report.timings["figures"] = round(time.perf_counter() - t0, 3)
+        report.figures_drawn = list(drawing.misses)
+        if drawing.misses:
+            pause_point("figures")
+        hits = [f.result() for f in rendered]
+        report.timings["pandoc"] = round(max(done, default=t_pandoc) - t_pandoc, 3)  # beside the figures
+        report.chapters_cached = sum(hits)
+        report.chapters_rendered = len(hits) - sum(hits)
+        if report.chapters_rendered:
+            pause_point("pandoc")
+        with timed("bibliography"):
+            refs = references(chapters, project.bibliography, project.csl, entries.result(), project.cache)
+    with timed("media"):  # the slides deck and video, the companion notebooks
+        media = video.media(project, deck, figures, log).update(notebooks.media(project, log))
+    with timed("page"):
+        return page.render_site(project, store, chapters, refs, {n: figures[n] for n in article_figures}, media)
+
+
+class _Timer:
+    """`with timed("phase"):` records the phase's wall time in the report."""
+
+    def __init__(self, report: BuildReport):
+        self.report = report
+
+    @contextmanager
+    def __call__(self, phase: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.report.timings[phase] = round(time.perf_counter() - t0, 3)
+
+
+def pause_point(phase: str) -> None:
+    """Let a test stop a real build at `phase` (it touches the marker, then sleeps) to kill it there."""
+    spec = os.environ.get(PAUSE_ENV)
+    if spec and spec.split(":")[0] == phase:
+        _, marker, *secs = spec.split(":")
+        Path(marker).touch()
+        time.sleep(float(secs[0]) if secs else 600)

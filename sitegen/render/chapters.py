@@ -1,0 +1,119 @@
+"""Chapters, rendered: Jinja in the sandbox (result(), value(), figure() and the
+claims), then pandoc to an HTML fragment, each step cached chapter by chapter.
+
+Jinja's output depends on the chapter, the stored results and the helpers' code
+only, so it is cached by those; pandoc's on the Markdown, the slug, pandoc's
+version and the Lua filter. Editing one chapter re-renders only it. Every error
+names the file and the line of the source, not of Jinja's output.
+"""
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+from figures.store import sha256
+
+from .. import pandoc, sandbox
+from ..cache import Cache, key, source
+from ..errors import BuildError
+from ..model import Chapter
+from ..project import Project
+from .results import ResultsView
+
+# the code Jinja's output depends on (StoredResult.get walks the paths in figures.store)
+JINJA_CODE = ("sitegen.render.results", "sitegen.render.chapters", "sitegen.sandbox", "sitegen.frontmatter",
+              "sitegen.render.numbers", "figures.store")
+
+
+def results_digest(project: Project) -> str:
+    """Every stored result of this profile, byte for byte (result.json checksums the rest)."""
+    files = sorted(project.results.glob(f"*/{project.config.profile}/result.json"))
+    return sha256(b"".join(str(f).encode() + b"\0" + f.read_bytes() for f in files))
+
+
+def jinja(chs: list[Chapter], view: ResultsView, known_figures: set[str], project: Project) -> None:
+    """Each chapter's Markdown after Jinja, and the figures it placed (its claims checked)."""
+    claims_on = project.config.profile in project.config.claims_in
+    inputs = [results_digest(project), sorted(known_figures), claims_on, source(*JINJA_CODE)]
+    cache = Cache(project.cache, "jinja")
+    for ch in chs:
+        entry = key(ch.body, ch.meta.get("claims"), inputs)
+        hit = cache.get(ch.slug, entry)
+        if hit is not None:
+            doc = json.loads(hit)
+            ch.markdown, ch.used_figures = doc["markdown"], doc["used"]
+            continue
+        used: list[str] = []
+        ch.markdown = render_jinja(ch, view.helpers(known_figures, used))
+        ch.used_figures = used
+        if claims_on:
+            check_claims(ch, view.claim_helpers())
+        cache.put(ch.slug, entry, json.dumps({"markdown": ch.markdown, "used": used}).encode("utf-8"))
+
+
+def start_pandoc(chs: list[Chapter], project: Project, pool: ThreadPoolExecutor, done: list[float]) -> list[Future]:
+    """One pandoc process per changed chapter in `pool`; each future says whether it was cached,
+    and adds the time it finished to `done`."""
+    cache = Cache(project.cache, "chapters")
+    filter_src = pandoc.FILTER.read_text(encoding="utf-8")
+    version = _pandoc_version(project.cache)
+
+    def one(ch: Chapter) -> bool:
+        entry = key(ch.markdown, ch.slug, version, filter_src, pandoc.READER)
+        hit = cache.get(ch.slug, entry, ".html")
+        if hit is None:
+            ch.html = render_markdown(ch)
+            cache.put(ch.slug, entry, ch.html.encode("utf-8"), ".html")
+        else:
+            ch.html = hit.decode("utf-8")
+        done.append(time.perf_counter())
+        return hit is not None
+
+    return [pool.submit(one, ch) for ch in chs]
+
+
+def _pandoc_version(cache_root: Path) -> str:
+    try:
+        return pandoc.pandoc_version(cache_root)
+    except (OSError, ValueError) as e:
+        raise BuildError(f"pandoc cannot run ({e}); run `make` to reinstall pypandoc_binary") from None
+
+
+def render_jinja(ch: Chapter, helpers: dict[str, Callable[..., Any]]) -> str:
+    name = str(ch.path)
+    env = sandbox.AuthorEnvironment()
+    try:
+        # compiled with the file name so that the frames carry it (and so the line)
+        tmpl = env.template_class.from_code(env, env.compile(ch.code.jinja, filename=name), env.globals, None)
+        return ch.code.restore(tmpl.render(**helpers))
+    except Exception as e:
+        err = sandbox.author_error(e, name, ch.path, ch.body_line)
+        if err is None:
+            raise  # ours: a bug, with its traceback
+        raise err from None
+
+
+def render_markdown(ch: Chapter) -> str:
+    return pandoc.markdown_to_html(ch.markdown, ch.path, id_prefix=f"{ch.slug}-")
+
+
+def check_claims(ch: Chapter, helpers: dict[str, Callable[..., Any]]) -> None:
+    """Each claim is a Jinja expression over result() and value(); it must be true."""
+    claims = ch.meta.get("claims") or []
+    lines = ch.claim_lines()
+    env = sandbox.AuthorEnvironment()
+    for i, claim in enumerate(claims):
+        line = lines[i] if i < len(lines) else (ch.front.key_lines.get("claims", 2) if ch.front else 2)
+        try:
+            ok = bool(env.compile_expression(claim, undefined_to_none=False)(**helpers))
+        except Exception as e:
+            err = sandbox.author_error(e, "<claim>", ch.path, line, f"claim `{claim}`: ")
+            if err is None:
+                raise
+            raise BuildError(err.message, ch.path, line) from None
+        if not ok:
+            raise BuildError(f"claim does not hold for the current results: `{claim}`; "
+                             f"update the prose or the experiment", ch.path, line)

@@ -1,0 +1,171 @@
+"""Plot figures: stored result -> light and dark SVG, a Vega-Lite spec, caption,
+alt text and a provenance card, as RenderedFigures; and a figure's HTML.
+
+Figures are cached by what they depend on (the plot module, the shared style,
+the result's checksum, matplotlib's version), so an edited plot module redraws
+only its own figure and a rebuild with nothing changed draws nothing. The figures
+to draw are shared among forked processes (sitegen.render.drawing), started
+before the build's pandoc threads; each is drawn once, in the light theme, and
+recoloured for the dark one unless it picks its look by the theme's name; the
+captions go through one pandoc run.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import html
+import json
+import re
+import traceback
+from pathlib import Path
+
+from figures.store import StoredResult
+
+from .. import pandoc
+from ..cache import Cache, key, source
+from ..errors import BuildError
+from ..model import RenderedFigure
+from ..modules import load_plot
+from . import drawing
+
+@functools.lru_cache(maxsize=1)
+def _matplotlib_version() -> str:
+    from importlib.metadata import version  # not `import matplotlib`: a cache hit needs none
+
+    return version("matplotlib")
+
+
+def figure_key(name: str, result: StoredResult) -> str:
+    # result.json's checksum covers metrics, data, arrays and the provenance the card
+    # shows: a rerun that changes only the provenance still redraws the card
+    return key(source(f"figures.plots.{name}", "figures.plotstyle", "sitegen.render.figures"), result.key,
+               result.checksum, _matplotlib_version())
+
+
+class Drawing:
+    """The figures of one build: the cached ones read, the others being drawn."""
+
+    def __init__(self, names: list[str], results: dict[str, StoredResult], cache_root: Path):
+        self.names, self.results = names, results
+        self.cache = Cache(cache_root, "figures")
+        self.keys = {n: figure_key(n, results[n]) for n in names}
+        self.misses = [n for n in names if not self.cache.has(n, self.keys[n])]
+        self.modules = {n: load_plot(n) for n in self.misses}  # imported here: the workers inherit them
+        if self.misses:
+            self.workers = drawing.start(self.misses, lambda name: draw_pair(self.modules[name], results[name]))
+
+    def finish(self) -> dict[str, RenderedFigure]:
+        """{name: RenderedFigure}, in the order of `names`."""
+        drawn: dict[str, RenderedFigure] = {}
+        if self.misses:
+            pairs = dict(zip(self.misses, self.workers.finish()))  # (light, dark)
+            texts = {}
+            for name in self.misses:
+                module, result = self.modules[name], self.results[name]
+                with _plot_errors(module):
+                    spec = module.chart(result) if hasattr(module, "chart") else None
+                    texts[name] = (spec, module.caption(result), " ".join(module.alt(result).split()))
+            captions = pandoc.inline_markdown_many([texts[n][1] for n in self.misses])
+            for name, caption in zip(self.misses, captions):
+                (light, dark), (spec, _, alt) = pairs[name], texts[name]
+                width = getattr(self.modules[name], "WIDTH", "body")
+                fig = RenderedFigure(name, width, light, dark, spec, caption, alt,
+                                     provenance_card(self.results[name]), self.results[name].key)
+                drawn[name] = fig
+                # not sort_keys: the card lists its fields in reading order, drawn now or read back
+                self.cache.put(name, self.keys[name], json.dumps({
+                    "width": width, "svg_light": light.decode(), "svg_dark": dark.decode(), "spec": spec,
+                    "caption_html": caption, "alt": alt, "provenance": fig.provenance}).encode())
+        return {n: drawn[n] if n in drawn else self._cached(n) for n in self.names}
+
+    def __enter__(self) -> Drawing:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.misses:
+            self.workers.close()
+
+    def _cached(self, name: str) -> RenderedFigure:
+        doc = json.loads(self.cache.get(name, self.keys[name]))
+        return RenderedFigure(name, doc["width"], doc["svg_light"].encode(), doc["svg_dark"].encode(),
+                              doc["spec"], doc["caption_html"], doc["alt"], doc["provenance"], self.results[name].key)
+
+
+def draw_pair(module, result: StoredResult) -> tuple[bytes, bytes]:
+    """(light SVG, dark SVG) of a plot module's figure. A figure that uses the theme's
+    colours as they are is drawn once and recoloured; one that asks the theme its name
+    (to pick a colour map per theme) is drawn in each theme."""
+    from figures.plotstyle import DARK, LIGHT, recolour, svg_bytes
+
+    asked: list[str] = []
+
+    class Watched(type(LIGHT)):
+        def __getattribute__(self, attr: str):
+            if attr == "name":
+                asked.append(attr)
+            return super().__getattribute__(attr)
+
+    with _plot_errors(module):
+        light = svg_bytes(module.draw(result, Watched(**dataclasses.asdict(LIGHT))))
+        dark = svg_bytes(module.draw(result, DARK)) if asked else recolour(light, LIGHT, DARK)
+    return light, dark
+
+
+@contextlib.contextmanager
+def _plot_errors(module):
+    """A plot module's exception is its author's: its file and the line that raised."""
+    try:
+        yield
+    except BuildError:
+        raise
+    except Exception as e:
+        line = next((f.lineno for f in reversed(traceback.extract_tb(e.__traceback__))
+                     if f.filename == module.__file__), None)
+        raise BuildError(f"drawing failed: {type(e).__name__}: {e}", Path(module.__file__), line) from None
+
+
+def provenance_card(result: StoredResult) -> dict:
+    p = result.provenance
+    fields = ["experiment", "profile", "device", "cpu_model", "threads", "precision", "torch", "cuda",
+              "data", "data_sha256", "n_train", "n_test", "seed", "models", "trained",
+              "commit", "code_hash", "started", "wall_time_s", "command"]
+    card = {k: p[k] for k in fields if k in p and p[k] not in ("", None)}
+    if isinstance(card.get("trained"), dict):  # per network: epochs, steps, precision, processor
+        card["trained"] = "; ".join(f"{k}: {v}" for k, v in card["trained"].items())
+    return card
+
+
+def _svg_size(svg: bytes) -> tuple[int, int] | None:
+    """The SVG's intrinsic size in CSS px, so the page reserves its box before it loads."""
+    if svg[:8] == b"\x89PNG\r\n\x1a\n":  # a PNG: width and height from its IHDR chunk
+        return int.from_bytes(svg[16:20], "big"), int.from_bytes(svg[20:24], "big")
+    m = re.search(rb'<svg[^>]*?viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', svg[:2000])
+    return (round(float(m.group(1)) * 4 / 3), round(float(m.group(2)) * 4 / 3)) if m else None  # pt -> px
+
+
+def figure_html(fig: RenderedFigure, number: int, width: str | None, anchor: str) -> str:
+    """The figure: static SVG (light/dark), an optional chart slot that the page's
+    script fills when it scrolls into view, the caption and the provenance card. Paper
+    always gets the light SVG (the dark source is for screens only)."""
+    w = width or fig.width
+    rows = "".join(f"<dt>{html.escape(k.replace('_', ' '))}</dt><dd>{html.escape(str(v))}</dd>"
+                   for k, v in fig.provenance.items())
+    chart = ""
+    if fig.spec is not None:
+        chart = (f'<div class="vega-chart" data-spec="figures/{fig.name}.vl.json" role="group" '
+                 f'aria-label="Interactive version of figure {number}" hidden></div>')
+    size = _svg_size(fig.svg_light)
+    dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
+    return (
+        f'<figure class="figure l-{w}" id="{anchor}" data-figure="{fig.name}">'
+        f'<div class="figure-media">'
+        f'<picture class="static-figure">'
+        f'<source srcset="figures/{fig.name}-dark.{fig.ext}" media="screen and (prefers-color-scheme: dark)">'
+        f'<img src="figures/{fig.name}.{fig.ext}" alt="{html.escape(fig.alt)}"{dims} loading="lazy" decoding="async" '
+        f'data-light="figures/{fig.name}.{fig.ext}" data-dark="figures/{fig.name}-dark.{fig.ext}">'
+        f'</picture>{chart}</div>'
+        f'<figcaption><span class="figure-number">Figure {number}.</span> {fig.caption_html}'
+        f'<details class="provenance" id="{anchor}-provenance"><summary>How this figure was made</summary>'
+        f'<dl>{rows}</dl></details></figcaption></figure>'
+    )

@@ -1,0 +1,120 @@
+"""Figures of the author's own: an image, or a diagram drawn from the models.
+
+    ![The residual block.](images/block.svg){#fig:block alt="What the image shows"}
+    ![The CIFAR ResNet.](diagram:stages){#fig:stages .screen models="resnet20 resnet20_b"}
+
+The Lua filter turns each into the slot a plot figure gets, preceded by its
+source (a JSON comment) and caption; here they become RenderedFigures, so the
+post-pass numbers them with the plot figures and `@fig:name` refers to them.
+An image is SVG or PNG, relative to the chapter, with alt text, and an optional
+dark variant (`dark="..."`, or `name-dark.svg` beside it). A diagram names a
+module of figures/diagrams and the models it draws; its alt text is written
+from the same traced structure. Diagrams are cached by everything they read.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from ..cache import Cache, key, source
+from ..errors import BuildError
+from ..model import RenderedFigure
+from ..project import REPO
+
+SLOT = re.compile(r'<!--image-figure (\{.*?\})-->\s*<figcaption class="image-caption">(.*?)</figcaption>\s*', re.S)
+KINDS = {".svg": "svg", ".png": "png"}
+
+
+def collect(chapters, project, theme_json: str) -> dict[str, RenderedFigure]:
+    """Every author figure of the chapters, by name; their source comments leave the HTML."""
+    out: dict[str, RenderedFigure] = {}
+    for ch in chapters:
+        for m in SLOT.finditer(ch.html):
+            info = json.loads(m.group(1))
+            line = ch.line_of(re.compile(r"\{#fig:" + re.escape(info["label"]) + r"[\s}]"))
+            fig = (_diagram if info["src"].startswith("diagram:") else _image)(info, m.group(2), ch, line, project,
+                                                                                  theme_json)
+            out[fig.name] = fig
+        ch.html = SLOT.sub("", ch.html)
+    return out
+
+
+def _width(info: dict, default: str) -> str:
+    for c in info.get("classes", []):
+        w = c.removeprefix("l-")
+        if w in ("body", "page", "screen"):
+            return w
+    return default
+
+
+def _alt(info: dict) -> str:
+    a = info["attributes"]
+    return " ".join(str(a.get("alt") or a.get("fig-alt") or "").split())
+
+
+def _image(info: dict, caption: str, ch, line, project, theme_json) -> RenderedFigure:
+    src = info["src"]
+    path = (ch.path.parent / src).resolve()
+    if path.suffix.lower() not in KINDS:
+        raise BuildError(f"figure image {src!r} must be .svg or .png", ch.path, line)
+    if not path.is_relative_to(project.root.resolve()):
+        raise BuildError(f"figure image {src!r} is outside the project", ch.path, line)
+    if not path.is_file():
+        raise BuildError(f"figure image {src!r} not found (looked for {path})", ch.path, line)
+    alt = _alt(info)
+    if not alt:
+        raise BuildError(f"figure image {src!r} has no alt text; add what it shows: "
+                         f'{{#fig:{info["label"]} alt="..."}}', ch.path, line)
+    dark_src = info["attributes"].get("dark")
+    dark = (ch.path.parent / dark_src).resolve() if dark_src else path.with_name(f"{path.stem}-dark{path.suffix}")
+    if dark_src and (not dark.is_file() or not dark.is_relative_to(project.root.resolve())):
+        raise BuildError(f"dark variant {dark_src!r} of figure {info['label']!r} not found", ch.path, line)
+    light = path.read_bytes()
+    prov = {"source": str(path.relative_to(project.root.resolve()))}
+    if dark.is_file():
+        prov["dark variant"] = str(dark.relative_to(project.root.resolve()))
+    return RenderedFigure(info["label"], _width(info, "body"), light, dark.read_bytes() if dark.is_file() else light,
+                          None, caption, alt, prov, "", ext=KINDS[path.suffix.lower()])
+
+
+def themes(theme_json: str) -> dict[str, dict]:
+    """The chart colours (sitegen.render.page_meta.chart_theme) as a diagram uses them."""
+    out = {}
+    for name, t in json.loads(theme_json).items():
+        out[name] = {"fg": t["fg"], "muted": t["muted"], "plain": t["category"][0], "residual": t["category"][1]}
+    return out
+
+
+def _diagram(info: dict, caption: str, ch, line, project, theme_json) -> RenderedFigure:
+    from importlib.metadata import version
+
+    name = info["src"].removeprefix("diagram:")
+    known = sorted(p.stem for p in (REPO / "figures" / "diagrams").glob("*.py") if not p.stem.startswith("_"))
+    if name not in known:
+        raise BuildError(f"unknown diagram {name!r}; known: {', '.join(known)}", ch.path, line)
+    models = str(info["attributes"].get("models", "")).split()
+    # what a diagram is read from: the diagrams, the models and how the experiments build them
+    entry = key(name, models, theme_json, source("figures.diagrams", "figures.models", "figures.networks"),
+                version("torch"))
+
+    def draw() -> dict:
+        from figures import diagrams
+
+        unknown = [m for m in models if m not in diagrams.known_models()]
+        if unknown:
+            raise BuildError(f"diagram {name!r}: unknown model {unknown[0]!r}; known: "
+                             f"{', '.join(diagrams.known_models())}", ch.path, line)
+        module = diagrams.get(name)
+        try:
+            svgs = {t: module.draw(models, colours) for t, colours in themes(theme_json).items()}
+            return {"light": svgs["light"], "dark": svgs["dark"], "alt": module.alt(models),
+                    "width": getattr(module, "WIDTH", "body"), "models": models or list(module.DEFAULT)}
+        except Exception as e:  # a model this diagram cannot read: say which
+            raise BuildError(f"diagram {name!r} could not be drawn: {type(e).__name__}: {e}", ch.path, line) from None
+
+    doc = Cache(project.cache, "diagrams").json(name, entry, draw)
+    prov = {"diagram": f"figures/diagrams/{name}.py", "models": ", ".join(doc["models"]),
+            "read from": "figures/models through figures.networks: the layers from a torch.fx trace, "
+                         "the shapes from one 3×32×32 image", "torch": version("torch")}
+    return RenderedFigure(info["label"], _width(info, doc["width"]), doc["light"].encode(), doc["dark"].encode(),
+                          None, caption, _alt(info) or doc["alt"], prov, "")

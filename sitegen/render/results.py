@@ -1,0 +1,133 @@
+"""What chapters see of the experiments: result() numbers and figure() slots.
+
+The plan decides beforehand which experiments a chapter needs (by reading its
+Jinja calls), the run phase makes them fresh, and the renderer gets this view.
+What the helpers return is plain data (numbers, text, tuples, fresh dicts), never
+a stored object or a numpy array, whose methods could write files.
+"""
+from __future__ import annotations
+
+import re
+import string
+from typing import Any
+
+from figures.store import ResultStore, StoredResult
+
+from ..errors import BuildError
+from . import numbers
+
+WIDTHS = ("body", "page", "screen")
+# one replacement field, {} or {0}, with a plain format spec: no attribute or index
+# lookups ("{0.__class__}"), no nested fields, widths of two digits at most
+SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?\d{0,2}[,_]?(?:\.\d{1,2})?[bcdeEfFgGnosxX%]?\Z", re.S)
+
+
+def check_format(fmt: Any) -> str:
+    if not isinstance(fmt, str):
+        raise BuildError(f'fmt= must be a format such as "{{:.1%}}", not {fmt!r}')
+    try:
+        fields = [f for f in string.Formatter().parse(fmt) if f[1] is not None]
+    except ValueError as e:
+        raise BuildError(f"fmt {fmt!r} is not a format: {e}") from None
+    if len(fields) != 1 or fields[0][1] not in ("", "0") or fields[0][3] or not SPEC.match(fields[0][2] or ""):
+        raise BuildError(f'fmt {fmt!r} must hold one field such as "{{:.1%}}" or "{{:,}}" '
+                         f"(a plain format spec, no attributes or nested fields)")
+    return fmt
+
+
+def format_value(value: Any, fmt: str | None) -> str:
+    if fmt is not None:
+        try:
+            return check_format(fmt).format(value)
+        except (ValueError, TypeError) as e:
+            raise BuildError(f"fmt {fmt!r} does not apply to {value!r}: {e}") from None
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.3g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def plain(value: Any) -> Any:
+    """A copy made of Python's plain types only (numpy arrays and scalars converted)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return plain(value.tolist())
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return tuple(plain(v) for v in value)
+    return str(value)
+
+
+class ResultsView:
+    def __init__(self, store: ResultStore, profile: str):
+        self.store = store
+        self.profile = profile
+        self._cache: dict[str, StoredResult | None] = {}
+
+    def load(self, experiment: str) -> StoredResult:
+        if not isinstance(experiment, str):
+            raise BuildError(f"an experiment is named by text, not {experiment!r}")
+        if experiment not in self._cache:
+            self._cache[experiment] = self.store.load(experiment, self.profile)
+        stored = self._cache[experiment]
+        if stored is None:
+            raise BuildError(f"no stored result for experiment {experiment!r} (profile {self.profile}); "
+                             f"run `python build.py figures`")
+        return stored
+
+    def value(self, experiment: str, *path: Any) -> Any:
+        stored = self.load(experiment)
+        try:
+            found = stored.get(*[str(p) for p in path])
+        except KeyError:  # StoredResult.get's own: no such path
+            keys = ", ".join(sorted(stored.metrics))
+            raise BuildError(f"result {experiment}/{'/'.join(map(str, path))} does not exist; "
+                             f"metrics of {experiment}: {keys}") from None
+        return plain(found)
+
+    def number(self, experiment: str, *path: Any) -> Any:
+        """One value to print: a group of values would print as Python's repr."""
+        v = self.value(experiment, *path)
+        where = "/".join([experiment, *map(str, path)])
+        if isinstance(v, dict):
+            raise BuildError(f"result {where} is a group of values, not one; name one of: "
+                             f"{', '.join(sorted(v)) or '(none)'}")
+        if isinstance(v, tuple):
+            raise BuildError(f"result {where} is a list of {len(v)} values, not one; pick one "
+                             f"(value(...)[0]) or join them (value(...) | join(\", \"))")
+        return v
+
+    def helpers(self, known_figures: set[str], used: list[str]) -> dict[str, Any]:
+        """The functions a chapter may call."""
+
+        # what they print carries its source (sitegen.render.numbers): the page shows it on a card
+        def result(experiment: str, *path: Any, fmt: str | None = None) -> Any:
+            path = tuple(numbers.unwrap(p) for p in path)
+            raw = self.number(experiment, *path)
+            text = format_value(raw, fmt)
+            return numbers.mark(text, experiment, path) if numbers.is_number(raw) else text
+
+        def value(experiment: str, *path: Any) -> Any:  # a number, for claims and arithmetic
+            path = tuple(numbers.unwrap(p) for p in path)
+            return numbers.sourced(self.value(experiment, *path), experiment, path)
+
+        def figure(name: str, width: str | None = None) -> str:
+            if name not in known_figures:
+                raise BuildError(f"unknown figure {name!r}; known: {', '.join(sorted(known_figures)) or 'none'}")
+            if width is not None and width not in WIDTHS:
+                raise BuildError(f"figure width must be one of {', '.join(WIDTHS)}, not {width!r}")
+            used.append(name)
+            return f"`<!--figure:{name}:{width or ''}-->`{{=html}}"
+
+        return {"result": result, "value": value, "figure": figure}
+
+    def claim_helpers(self) -> dict[str, Any]:
+        """Claims compare raw values: result() and value() alike."""
+        return {"result": self.value, "value": self.value}

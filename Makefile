@@ -25,15 +25,17 @@ site build: $(STAMP) media-deps
 figures: $(STAMP)
 	$(PY) build.py figures
 
-# Train the profile's missing networks in the background, one at a time, committing each
-# as it finishes (a stopped campaign resumes from its last epoch): `make campaign PROFILE=...`
+# Train the profile's missing networks in the background, one at a time (JOBS=N: N at once),
+# committing each as it finishes (a stopped campaign resumes from its last epoch):
+# `make campaign PROFILE=... JOBS=...`
 # OMP_WAIT_POLICY=PASSIVE: torch's OpenMP threads sleep at barriers instead of spinning, so a
 # busy machine (tests, a browser) slows training by its share of the cores, not several times over.
 # The kernel shares the CPU fairly between sessions (autogroups) whatever the nice
 # value; where allowed, weight the campaign's session up so other work can't halve it.
 campaign: $(STAMP)
 	@mkdir -p .cache
-	OMP_WAIT_POLICY=PASSIVE nohup $(PY) build.py train $(if $(PROFILE),--profile $(PROFILE)) --commit \
+	OMP_WAIT_POLICY=PASSIVE nohup $(PY) build.py train $(if $(PROFILE),--profile $(PROFILE)) \
+	  $(if $(JOBS),--executor local --jobs $(JOBS)) --commit \
 	  > .cache/campaign.log 2>&1 & \
 	echo -10 > /proc/$$!/autogroup 2>/dev/null || true
 	@echo "training in the background; follow it with: tail -f .cache/campaign.log"

@@ -8,6 +8,8 @@
     python build.py figures --force gradient_flow   rerun one experiment
     python build.py figures --list   show every experiment and network, and whether it is fresh
     python build.py train --commit   train the profile's missing networks, committing each
+    python build.py figures --executor local --jobs 2   two jobs at once (networks first, then experiments)
+    python build.py train --executor slurm --partition gpu --gpus-per-job 1   on a Slurm cluster
     python build.py serve            preview on http://127.0.0.1:8000, rebuilding on change
     python build.py check            check links, HTML and accessibility of site/
     python build.py clean            remove site/ and the build caches (never results or checkpoints)
@@ -69,7 +71,6 @@ def cmd_build(args) -> int:
 def cmd_figures(args) -> int:
     from figures.store import ResultStore
     from sitegen import modules, plan, publish
-    from sitegen.run import run_experiment
 
     project = _project(args)
     modules.use_project_modules(project.root)
@@ -96,16 +97,55 @@ def cmd_figures(args) -> int:
         _say(args, f"all {len(states)} experiments are fresh ({profile} profile)")
         return 0
     total = sum(s.estimate_s for s in todo)
+    executor = _executor(args, project)
     _say(args, f"will run {len(todo)} experiment(s), {profile} profile, about {total / 60:.1f} min: " +
          ", ".join(f"{s.name} (~{s.estimate_s:.0f} s, {'forced' + s.reason.removeprefix('fresh') if s.name in force else s.reason})" for s in todo))
     with publish.build_lock(project.cache, _wait_s(args), lambda m: _say(args, m)):
-        from tqdm import tqdm
+        from figures import campaign, executors
+        from figures.jobs import experiment_job
 
-        for s in tqdm(todo, desc="experiments", unit="exp", leave=False, disable=True if args.quiet else None):
-            t0 = time.perf_counter()
-            stored = run_experiment(store, s, project, progress=not args.quiet)
-            _say(args, f"  {s.name}: {time.perf_counter() - t0:.1f} s on {stored.provenance.get('device')}")
-    return 0
+        outcomes = []
+        if executor.slots > 1 and profile in campaign.RECIPES:
+            # networks first, each a job: experiments side by side must not train one net twice
+            outcomes += campaign.train_missing(profile, progress=not args.quiet, log=lambda m: _say(args, m),
+                                               executor=executor, root=project.root)
+        here = not args.quiet and executor.slots == 1  # training bars only where one job runs
+        jobs = [experiment_job(s, project.root, progress=here) for s in todo]
+        outcomes += executors.run(executor, jobs, log=lambda m: _say(args, m), progress=not args.quiet)
+    return _failures(outcomes)
+
+
+def _failures(outcomes) -> int:
+    """Exit 1 naming the jobs that failed (each one's line with its log is above), else 0."""
+    failed = [o.job.label for o in outcomes if not o.ok]
+    if failed:
+        print(f"error: {len(failed)} job(s) failed: {', '.join(failed)}; each one's log is named above",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+COMPUTE_FLAGS = ("executor", "jobs", "partition", "time_min", "gpus_per_job", "cpus_per_job", "sbatch")
+
+
+def _executor(args, project):
+    """The executor of `compute:` in site.yml, each setting overridden by its flag."""
+    import dataclasses
+
+    from figures import executors
+    from figures.config import ConfigError
+    from sitegen.errors import BuildError
+
+    given = {k: getattr(args, k) for k in COMPUTE_FLAGS if getattr(args, k, None) is not None}
+    if "sbatch" in given:
+        given["sbatch"] = tuple(given["sbatch"])
+    try:
+        settings = dataclasses.replace(project.config.compute, **given)
+    except ConfigError as e:
+        raise BuildError(f"--{e.path[0].replace('_', '-')}: {e}") from None
+    try:
+        return executors.make(settings, project.cache / "jobs")
+    except executors.ExecutorError as e:
+        raise BuildError(str(e)) from None
 
 
 def _experiment(project, name: str) -> str:
@@ -121,24 +161,27 @@ def _experiment(project, name: str) -> str:
 def cmd_train(args) -> int:
     from figures import campaign
 
-    profile = _project(args).config.profile
+    project = _project(args)
+    profile = project.config.profile
     if args.list:
-        _print_networks(campaign.plan(profile), profile)
+        _print_networks(campaign.plan(profile, root=project.root), profile)
         return 0
     if args.prune:
         gone = campaign.prune()
         _say(args, f"deleted {len(gone)} stale network(s): {', '.join(gone) or 'none'}")
         return 0
-    known = sorted(s.name for s in campaign.plan(profile)) if args.only else []
+    known = sorted(s.name for s in campaign.plan(profile, root=project.root)) if args.only else []
     for name in args.only or ():
         if name not in known:
             from sitegen.errors import BuildError
 
             raise BuildError(f"train --only {name}: no such network in the {profile} profile; known: {', '.join(known)}")
-    done = campaign.train_missing(profile, args.only, commit=args.commit, progress=not args.quiet,
-                                  log=lambda m: _say(args, m))
-    _say(args, f"trained {len(done)} network(s): {', '.join(done) or 'none was missing'}")
-    return 0
+    outcomes = campaign.train_missing(profile, args.only, commit=args.commit, progress=not args.quiet,
+                                      log=lambda m: _say(args, m), executor=_executor(args, project),
+                                      root=project.root)
+    done = [o.job.name for o in outcomes if o.ok]
+    _say(args, f"trained {len(done)} network(s): {', '.join(done) or ('none' if outcomes else 'none was missing')}")
+    return _failures(outcomes)
 
 
 def _print_networks(states, profile: str) -> None:
@@ -185,6 +228,24 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+def _compute_flags(p: argparse.ArgumentParser) -> None:
+    from figures.executors import EXECUTORS
+
+    g = p.add_argument_group("where the jobs run (default: `compute:` in content/site.yml, "
+                             "else one at a time in this process)")
+    g.add_argument("--executor", choices=EXECUTORS, help="local: this machine; slurm: a cluster, through submitit")
+    g.add_argument("--jobs", type=int, metavar="N",
+                   help="jobs at once: local, N subprocesses (round-robin over the GPUs); slurm, at most N submitted")
+    g.add_argument("--partition", metavar="NAME", help="Slurm partition")
+    g.add_argument("--time-min", type=int, dest="time_min", metavar="MINUTES",
+                   help="Slurm time limit of each job; a job killed at it resumes from its last epoch when resubmitted")
+    g.add_argument("--gpus-per-job", type=int, dest="gpus_per_job", metavar="N", help="GPUs each Slurm job asks for")
+    g.add_argument("--cpus-per-job", type=int, dest="cpus_per_job", metavar="N",
+                   help="CPU cores each Slurm job asks for (its torch threads)")
+    g.add_argument("--sbatch", action="append", metavar="OPTION",
+                   help="an extra sbatch option, passed through; repeatable: --sbatch=--account=abc")
+
+
 def _wait_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wait", nargs="?", type=float, const=math.inf, metavar="SECONDS",
                    help="if another build holds the lock, wait (for ever, or SECONDS) instead of refusing")
@@ -208,14 +269,16 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", metavar="NAME", help="consider only this experiment")
     p.add_argument("--list", action="store_true", help="list experiments and whether each is fresh")
     _wait_flag(p)
+    _compute_flags(p)
     p.set_defaults(func=cmd_figures)
 
-    p = sub.add_parser("train", parents=[common], help="train the profile's missing networks, one at a time")
+    p = sub.add_parser("train", parents=[common], help="train the profile's missing networks, each one a job")
     p.add_argument("--only", action="append", metavar="NAME", help="train only this network")
     p.add_argument("--commit", action="store_true", help="git-commit each network as it finishes")
     p.add_argument("--list", action="store_true", help="list the networks: trained, missing or stale")
     p.add_argument("--prune", action="store_true",
                    help="delete stored networks that no profile's current code keys")
+    _compute_flags(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("serve", parents=[common], help="preview site/ on 127.0.0.1 and rebuild on change")

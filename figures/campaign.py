@@ -1,8 +1,9 @@
-"""Train a profile's reference networks one at a time, and keep each one as it ends.
+"""Train a profile's reference networks, each one a job, and keep each one as it ends.
 
     python build.py train --profile cifar10-10ep            train what is missing
     python build.py train --profile cifar10-10ep --commit   ... and git-commit each network
     python build.py train --profile cifar10-10ep --list     what is trained, missing or stale
+    python build.py train --profile cifar10-10ep --executor local --jobs 2   two at once
     python build.py train --prune    delete stored networks that no profile's code keys any more
 
 A campaign is longer than one sitting and the machine can be stopped at any
@@ -10,6 +11,7 @@ moment. Each network checkpoints after every epoch (figures/weights/partial/),
 so a restarted campaign goes on from the last epoch; with `--commit` each
 finished network's weights and manifest entry are committed at once, so the
 next session starts from what is in git and trains only what is missing.
+Where the jobs run is the executor's business (figures.executors).
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from pathlib import Path
 from figures.experiments.profiles import NETWORKS, RECIPES
 from figures.weights import ROOT, MANIFEST, WeightStore, file_name, model_key
 
+REPO = ROOT.parents[1]
+
 
 @dataclass(frozen=True)
 class NetworkState:
@@ -31,13 +35,13 @@ class NetworkState:
     seconds: float    # measured training time, or the estimate (s)
 
 
-def plan(profile: str, store: WeightStore | None = None) -> list[NetworkState]:
+def plan(profile: str, store: WeightStore | None = None, root: Path = REPO) -> list[NetworkState]:
     """Every network of `profile`, in campaign order, with what it cost or will cost."""
     from figures.networks import Recipe
     from figures.config import from_dict
 
-    store = store or WeightStore(ROOT)
     recipe = from_dict(Recipe, RECIPES[profile])
+    store = store or profile_store(profile, root)
     manifest = store.manifest()
     by_name: dict[str, list[dict]] = {}
     for entry in manifest.values():
@@ -102,31 +106,39 @@ def _images_per_second(manifest: dict) -> dict[str, float]:
     return rates
 
 
+def profile_store(profile: str, root: Path = REPO) -> WeightStore:
+    """Where `profile`'s networks are kept: the committed weights, or for synthetic data
+    (the quick profile) the project's model cache, as figures.experiments.trained decides."""
+    cache = WeightStore(Path(root) / ".cache" / "models")
+    return cache if RECIPES[profile].get("data") == "synthetic" else WeightStore(ROOT)
+
+
+def missing_jobs(profile: str, names: list[str] | None = None, root: Path = REPO,
+                 progress: bool = False, log=None) -> list:
+    """A job for each network of `profile` not trained yet (of `names`, if given)."""
+    from figures.jobs import network_job
+
+    todo = [s for s in plan(profile, root=root) if s.state != "trained" and (not names or s.name in names)]
+    for s in todo if log else ():
+        log(f"to train: {s.name} ({profile}, {s.state}; {s.detail})")
+    return [network_job(s.name, RECIPES[profile], root, progress) for s in todo]
+
+
 def train_missing(profile: str, names: list[str] | None = None, commit: bool = False,
-                  progress: bool = True, log=print) -> list[str]:
-    """Train the networks of `profile` that are not trained yet, one at a time."""
-    import torch
+                  progress: bool = True, log=print, executor=None, root: Path = REPO) -> list:
+    """Train the networks of `profile` that are not trained yet, on `executor` (default:
+    one at a time in this process), committing each as it ends; returns the Outcomes."""
+    from figures import executors
 
-    from figures.config import from_dict
-    from figures.experiments import Context
-    from figures.experiments.trained import get_trained
-    from figures.networks import Recipe
+    executor = executor or executors.InProcess(Path(root) / ".cache" / "jobs")
+    in_git = profile_store(profile, root).root == ROOT  # the quick profile's cache is not committed
+    jobs = missing_jobs(profile, names, root, progress and executor.slots == 1, log)
 
-    recipe = from_dict(Recipe, RECIPES[profile])
-    todo = [s for s in plan(profile) if s.state != "trained" and (not names or s.name in names)]
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    done = []
-    for s in todo:
-        log(f"training {s.name} ({profile}, {s.state}; {s.detail})")
-        t0 = time.perf_counter()
-        ctx = Context(device=device, progress=progress, weights=ROOT,
-                      models=ROOT.parents[1] / ".cache" / "models")
-        get_trained(s.name, recipe, ctx)
-        log(f"trained {s.name} in {(time.perf_counter() - t0) / 60:.1f} min")
-        done.append(s.name)
-        if commit:
-            _commit(s.name, s.key, profile, log)
-    return done
+    def keep(outcome) -> None:
+        if commit and in_git and outcome.ok:
+            _commit(outcome.job.name, outcome.job.key, profile, log)
+
+    return executors.run(executor, jobs, log=log, on_done=keep, progress=progress)
 
 
 def prune(store: WeightStore | None = None) -> list[str]:

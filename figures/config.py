@@ -14,7 +14,12 @@ T = TypeVar("T")
 
 
 class ConfigError(ValueError):
-    """A config dict that does not fit its dataclass."""
+    """A config dict that does not fit its dataclass; `path` names the offending key
+    (("compute", "jobs") for a nested one), so an author's file can be cited by line."""
+
+    def __init__(self, message: str, path: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.path = tuple(path)
 
 
 def from_dict(cls: type[T], data: Mapping[str, Any] | None, where: str = "") -> T:
@@ -26,14 +31,17 @@ def from_dict(cls: type[T], data: Mapping[str, Any] | None, where: str = "") -> 
         place = f" in {where}" if where else ""
         raise ConfigError(
             f"unknown key(s) {', '.join(unknown)} for {cls.__name__}{place}; "
-            f"known: {', '.join(sorted(fields))}"
+            f"known: {', '.join(sorted(fields))}", (str(unknown[0]),)
         )
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, value in data.items():
         hint = hints.get(name)
         if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
-            value = from_dict(hint, value, where)
+            try:
+                value = from_dict(hint, value, f"{where} {name}".strip())
+            except ConfigError as e:
+                raise ConfigError(str(e), (name, *e.path)) from None
         elif isinstance(value, list):
             value = tuple(value)  # frozen configs hold tuples, JSON gives lists
         kwargs[name] = value

@@ -16,7 +16,8 @@ from typing import Iterable
 from figures import experiments
 from figures.experiments import Context, Experiment
 from figures.config import ConfigError
-from figures.store import MissingSource, ResultStore, StoredResult, device_info, git_commit, result_key
+from figures.store import (MissingSource, ResultStore, StoredResult, device_info, git_commit,
+                           job_info, result_key)
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,7 @@ def run_one(store: ResultStore, name: str, profile: str, root: Path,
         "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "wall_time_s": round(wall, 2),
         "command": f"python build.py figures --profile {profile} --force {name}",
+        "job": job_info(),  # executor, node and job id: the same fields whatever ran it
         **ctx.facts,
     }
     return store.save(name, profile, key, exp.config_dict(profile), provenance,

@@ -181,6 +181,19 @@ def device_info() -> dict[str, str]:
     return info
 
 
+def job_info() -> dict[str, str]:
+    """Which executor, node and job ran this process: for the provenance of what it stores.
+    Read from submitit's environment inside a submitit job (local subprocess or Slurm)."""
+    import socket
+
+    if os.environ.get("SUBMITIT_EXECUTOR"):
+        from submitit import JobEnvironment
+
+        env = JobEnvironment()
+        return {"executor": env.cluster, "node": env.hostname, "job_id": str(env.job_id)}
+    return {"executor": "local", "node": socket.gethostname(), "job_id": str(os.getpid())}
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:

@@ -148,24 +148,38 @@ class WeightStore:
         raw = buf.getvalue()
         path = self.root / file_name(name, key)
         _atomic_write(path, raw)
-        manifest = self.manifest()
-        manifest[path.name] = {"name": name, "key": key, "sha256": sha256(raw), "bytes": len(raw),
-                               "data": data, **meta}
-        _atomic_write(self.root / MANIFEST,
-                      (json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode("utf-8"))
+        entry = {"name": name, "key": key, "sha256": sha256(raw), "bytes": len(raw), "data": data,
+                 "job": store.job_info(), **meta}  # job: executor, node and job id that trained it
+        with self._manifest_lock():
+            manifest = self.manifest()
+            manifest[path.name] = entry
+            self._write_manifest(manifest)
         return {"model": _as_float(half), "history": history, "probes": probes, "data": data}
 
     def prune(self, keep: set[str]) -> list[str]:
         """Delete stored networks whose file names are not in `keep`; returns their names."""
-        manifest = self.manifest()
-        gone = sorted(set(manifest) - keep)
-        for fname in gone:
-            (self.root / fname).unlink(missing_ok=True)
-            del manifest[fname]
-        if gone:
-            _atomic_write(self.root / MANIFEST,
-                          (json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode("utf-8"))
+        with self._manifest_lock():
+            manifest = self.manifest()
+            gone = sorted(set(manifest) - keep)
+            for fname in gone:
+                (self.root / fname).unlink(missing_ok=True)
+                del manifest[fname]
+            if gone:
+                self._write_manifest(manifest)
         return gone
+
+    def _manifest_lock(self):
+        """Jobs training at once (subprocesses, cluster nodes) each add their entry: the
+        manifest's read-modify-write is one at a time. The lock file lives in partial/,
+        which git ignores and the site's fingerprint skips."""
+        from filelock import FileLock
+
+        (self.root / "partial").mkdir(parents=True, exist_ok=True)
+        return FileLock(self.root / "partial" / "MANIFEST.lock")
+
+    def _write_manifest(self, manifest: dict) -> None:
+        _atomic_write(self.root / MANIFEST,
+                      (json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode("utf-8"))
 
 
 def _as_float(state: Mapping) -> dict:

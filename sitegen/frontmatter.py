@@ -61,6 +61,13 @@ class Yaml:
     data: object
     key_lines: dict = field(default_factory=dict)    # top-level key -> line in the file
     item_lines: dict = field(default_factory=dict)   # top-level key -> [line of each list item]
+    sub_lines: dict = field(default_factory=dict)    # top-level key -> {key of its mapping: line}
+
+    def line_of(self, path: tuple) -> int | None:
+        """The line of a key, top-level (`("profile",)`) or one level down (`("compute", "jobs")`)."""
+        if len(path) > 1 and path[1] in self.sub_lines.get(path[0], {}):
+            return self.sub_lines[path[0]][path[1]]
+        return self.key_lines.get(path[0]) if path else None
 
 
 def load(text: str, path: Path, first_line: int = 1, what: str = "YAML") -> Yaml:
@@ -88,6 +95,9 @@ def load(text: str, path: Path, first_line: int = 1, what: str = "YAML") -> Yaml
             out.key_lines[key] = key_node.start_mark.line + first_line
             if isinstance(value_node, yaml.SequenceNode):
                 out.item_lines[key] = [item.start_mark.line + first_line for item in value_node.value]
+            elif isinstance(value_node, yaml.MappingNode):
+                out.sub_lines[key] = {k.value: k.start_mark.line + first_line
+                                      for k, _ in value_node.value if isinstance(k, yaml.ScalarNode)}
     return out
 
 

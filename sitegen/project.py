@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from figures.config import ConfigError, from_dict
+from figures.executors import ComputeSettings
 
 from . import frontmatter
 from .errors import BuildError
@@ -49,6 +50,7 @@ class SiteConfig:
     bibtex_key: str = ""             # key of the "cite this article" BibTeX entry (default: author+year+word)
     doi: str = ""                    # the article's DOI, if it has one (BibTeX and the citation text)
     updates: tuple = ()              # corrections after publication: list of {date, text}
+    compute: ComputeSettings = ComputeSettings()  # where `build.py figures` and `train` run their jobs (figures.executors)
 
     @property
     def author_list(self) -> list[Author]:
@@ -101,14 +103,20 @@ def load_project(root: str | Path = REPO, profile: str | None = None) -> Project
     cfg_path = root / "content" / "site.yml"
     if not cfg_path.exists():
         raise BuildError("missing site config (title, authors, ...); create it", cfg_path)
-    raw = frontmatter.load(frontmatter.decode(cfg_path.read_bytes(), cfg_path), cfg_path).data or {}
+    doc = frontmatter.load(frontmatter.decode(cfg_path.read_bytes(), cfg_path), cfg_path)
+    raw = doc.data or {}
     if not isinstance(raw, dict):
         raise BuildError("site config must be a mapping of settings", cfg_path, 1)
     try:
         config = from_dict(SiteConfig, raw, "site.yml")
         config.author_list  # validate authors early
-    except (ConfigError, TypeError) as e:
+    except ConfigError as e:
+        raise BuildError(str(e), cfg_path, doc.line_of(e.path)) from None
+    except TypeError as e:
         raise BuildError(str(e), cfg_path) from None
+    if not isinstance(config.compute, ComputeSettings):
+        raise BuildError("`compute:` must be a mapping of settings, such as `executor: slurm`",
+                         cfg_path, doc.line_of(("compute",)))
     if profile:
         config = dataclasses.replace(config, profile=profile)
     from figures.experiments import PROFILES

@@ -150,7 +150,7 @@ def test_campaign_plan_tells_trained_missing_and_partial(tmp_path, monkeypatch):
                {"recipe": dataclasses.asdict(recipe), "epochs": 10, "train_seconds": 600.0,
                 "images_per_second": 900.0, "precision": ["fp32"], "hosts": ["Test CPU"],
                 "final": {"test_error": 0.1}})
-    (tmp_path / "partial").mkdir()
+    (tmp_path / "partial").mkdir(exist_ok=True)  # the manifest lock lives there too
     (tmp_path / "partial" / weights.file_name("plain20", weights.model_key("plain20", recipe))
      .replace(".pt", ".ckpt")).write_bytes(b"x")
     states = {s.name: s for s in campaign.plan("cifar10-10ep", store)}
@@ -208,7 +208,7 @@ def test_prune_deletes_exactly_the_networks_no_profile_keys(tmp_path):
     fresh = weights.model_key("resnet20", recipe)
     for key in (fresh, "0" * 64):  # the second: trained before a code edit
         store.save("resnet20", key, make_model("resnet20").state_dict(), {}, [], {}, {})
-    (tmp_path / "partial").mkdir()
+    (tmp_path / "partial").mkdir(exist_ok=True)  # the manifest lock lives there too
     for key in (weights.model_key("plain20", recipe), "1" * 64):
         ckpt = tmp_path / "partial" / weights.file_name("plain20", key).replace(".pt", ".ckpt")
         ckpt.write_bytes(b"x")
@@ -217,7 +217,7 @@ def test_prune_deletes_exactly_the_networks_no_profile_keys(tmp_path):
     assert gone == [weights.file_name("resnet20", "0" * 64),
                     weights.file_name("plain20", "1" * 64).replace(".pt", ".ckpt")]
     assert set(store.manifest()) == {weights.file_name("resnet20", fresh)}
-    assert sorted(p.name for p in (tmp_path / "partial").iterdir()) == sorted(
+    assert sorted(p.name for p in (tmp_path / "partial").iterdir() if p.suffix != ".lock") == sorted(
         [weights.file_name("plain20", weights.model_key("plain20", recipe)).replace(".pt", s)
          for s in (".ckpt", ".probes.json")])
     assert campaign.prune(store) == []  # nothing left to prune

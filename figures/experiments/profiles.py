@@ -4,6 +4,7 @@
     cpu           the interim CPU profile: 2,500 CIFAR-10 images (250 a class), 8 epochs
     cifar10-10ep  all 50,000 training and 10,000 test images, 10 epochs: two CPU cores
     paper         He et al. 2015's schedule: 64k iterations (164 epochs), /10 at 32k and 48k
+    cifar10-Nep   cifar10-10ep's recipe and networks for N = 20, 30, 40 or 60 epochs: one GPU
 
 A profile is a dict of overrides on each experiment's config dataclass; every
 experiment of a profile shares one recipe, so each network is trained once.
@@ -117,3 +118,16 @@ ESTIMATE_S: dict[str, dict[str, float]] = {
 def profiles(experiment: str) -> dict[str, dict]:
     """The experiment's profile overrides, each with its profile's shared recipe."""
     return {p: {**over, "recipe": RECIPES[p]} for p, over in PROFILES[experiment].items()}
+
+
+# One-GPU profiles: cifar10-10ep's recipe and networks for N epochs. Small CIFAR nets leave
+# most of an H200 idle (launch-bound at batch 128), so several train at once on it;
+# scripts/gpu_run.py times 50 steps of each network that way and trains the longest of
+# these that fits its budget (about 8 minutes for the whole set on one H200).
+GPU_EPOCHS = (20, 30, 40, 60)
+for _n in GPU_EPOCHS:
+    _name = f"cifar10-{_n}ep"
+    RECIPES[_name] = {**RECIPES["cifar10-10ep"], "epochs": _n}
+    NETWORKS[_name] = NETWORKS["cifar10-10ep"]
+    for _table in (*PROFILES.values(), *ESTIMATE_S.values()):
+        _table[_name] = _table["cifar10-10ep"]

@@ -23,11 +23,10 @@ from figures.weights import ROOT as WEIGHTS, file_name, model_key
 
 def context(root: str | Path, progress: bool = False):
     """The Context a job runs in: the committed weights, and the project's model cache."""
-    import torch
-
     from figures.experiments import Context
+    from figures.train import default_device  # the one device choice
 
-    return Context(device="cuda" if torch.cuda.is_available() else "cpu", progress=progress,
+    return Context(device=default_device().type, progress=progress,
                    weights=WEIGHTS, models=Path(root) / ".cache" / "models")
 
 

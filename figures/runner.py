@@ -143,16 +143,14 @@ def key_for(exp: Experiment, profile: str) -> str:
 def run_one(store: ResultStore, name: str, profile: str, root: Path,
             progress: bool = True, workdir: Path | None = None) -> StoredResult:
     """Run experiment `name` under `profile` now and store its result."""
-    import torch
-
-    from figures.train import precision
+    from figures.train import default_device, precision
 
     exp = experiments.get(name)
     cfg = exp.config(profile)
     key = key_for(exp, profile)
     from figures.weights import ROOT as WEIGHTS
 
-    ctx = Context(device="cuda" if torch.cuda.is_available() else "cpu",
+    ctx = Context(device=default_device().type,
                   progress=progress, workdir=workdir, weights=WEIGHTS,
                   models=Path(root) / ".cache" / "models")  # trained nets shared by experiments
     if workdir is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -37,15 +38,29 @@ def code_filter(value) -> str:
 
 
 class AuthorEnvironment(ImmutableSandboxedEnvironment):
+    """`formatted(spec, text, args)`, if given, sees what every format string made of its
+    arguments (`"{:.2f}".format(x)`, `"%.1f" | format(x)`) and may return other text: the
+    render phase marks a formatted stored number with its source there."""
     intercepted_binops = frozenset({"**", "*"})
 
-    def __init__(self) -> None:
+    def __init__(self, formatted: Callable[[str, str, tuple], str] | None = None) -> None:
         # `{# #}` comments are off: pandoc uses `{#id}` for attributes
         super().__init__(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
                          comment_start_string="{##", comment_end_string="##}")
         self.globals = {"namespace": Namespace}  # not lipsum, cycler, joiner, range, dict
         self.filters["code"] = code_filter
         self.finalize = _printable
+        self.formatted = formatted
+        if formatted is not None:
+            plain = self.filters["format"]
+            self.filters["format"] = lambda spec, *a, **kw: formatted(str(spec), plain(spec, *a, **kw), a or tuple(kw.values()))
+
+    def wrap_str_format(self, value):
+        fmt = super().wrap_str_format(value)
+        if fmt is None or self.formatted is None:
+            return fmt
+        spec = str(value.__self__)
+        return lambda *a, **kw: self.formatted(spec, fmt(*a, **kw), a + tuple(kw.values()))
 
     def unsafe_undefined(self, obj, attribute):
         # at once, not as an undefined value that `is defined`, a list or a repr would swallow

@@ -141,3 +141,25 @@ def test_printing_a_group_is_an_error(built_copy, capsys):
     before, chapter = built(built_copy)
     line = append(chapter, '{{ value("gradient_flow", "depths") }}\n')
     assert_refused(built_copy, capsys, before, line, "would print tuple")
+
+
+@pytest.mark.parametrize("template, marked, derived", [
+    ('{{ "{:.2f}".format(v ** 0.5) }}', "2.00", True),
+    ('{{ "%.1f" | format(100 * v) }}', "400.0", True),
+    ('{{ "{:,}".format(big) }}', "12,345", False),
+    ('{{ "{:.1f} points".format(v) }}', None, False),   # more than the number: left plain
+    ('{{ "{} {}".format(v, v) }}', None, False),
+    ('{{ "{:.1f}".format(4.0) }}', None, False),        # typed by the author: no source to show
+])
+def test_a_formatted_stored_number_keeps_its_source(template, marked, derived):
+    from sitegen.render import numbers
+    from sitegen.sandbox import AuthorEnvironment
+
+    values = numbers.sourced({"v": 4, "big": 12345}, "depth_sweep", ("resnet20",))
+    out = AuthorEnvironment(formatted=numbers.formatted).from_string(template).render(**values)
+    if marked is None:
+        assert "result-number" not in out
+    else:
+        assert numbers.unwrap(out) == marked
+        assert out.startswith('`<span class="result-number" data-experiment="depth_sweep" data-path="resnet20/')
+        assert ('data-derived="true"' in out) == derived

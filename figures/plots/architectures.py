@@ -56,29 +56,36 @@ def alt(result) -> str:
 
 
 def chart(result):
+    """Test error against the time an epoch costs, one labelled dot a network: equal parameter
+    counts (ResNet, plain and pre-activation nets are the same size) would pile up on a
+    parameters axis, so parameters go in the tooltip."""
     m = result.metrics
     rows = [{"net": net_label(n), "family": m[n]["family"], "test_error": m[n]["test_error"],
              "train_error": m[n]["train_error"], "params": m[n]["params"],
              "seconds_per_epoch": m[n]["seconds_per_epoch"], "train_seconds": m[n]["train_seconds"]}
             for n in result.data["models"] if m[n]["test_error"] is not None]
+    x = {"field": "seconds_per_epoch", "type": "quantitative", "title": "wall time per epoch (s)",
+         "scale": {"zero": False, "nice": False, "padding": 48}, "axis": {"tickCount": 5, "format": "d"}}
+    y = {"field": "test_error", "type": "quantitative", "title": "test error",
+         "axis": {"format": ".0%"}, "scale": {"zero": False, "padding": 24}}
+    colour = {"field": "family", "type": "nominal", "title": None, "legend": None,
+              "scale": {"domain": list(dict.fromkeys(m[n]["family"] for n in result.data["models"]))}}
+    tooltip = [{"field": "net", "title": "network"},
+               {"field": "test_error", "title": "test error", "format": ".1%"},
+               {"field": "train_error", "title": "training error", "format": ".1%"},
+               {"field": "params", "title": "parameters", "format": ","},
+               {"field": "seconds_per_epoch", "title": "s per epoch", "format": ".1f"},
+               {"field": "train_seconds", "title": "training time (s)", "format": ".0f"}]
+    hover = {"name": "hover", "select": {"type": "point", "on": "pointerover", "fields": ["net"]}}
     return vega_spec(
         rows,
-        params=[{"name": "hover", "select": {"type": "point", "on": "pointerover", "fields": ["net"]}}],
-        mark={"type": "point", "filled": True, "size": 160},
-        encoding={
-            "x": {"field": "params", "type": "quantitative", "title": "parameters",
-                  "axis": {"format": "~s"}, "scale": {"zero": False}},
-            "y": {"field": "test_error", "type": "quantitative", "title": "test error",
-                  "axis": {"format": ".0%"}, "scale": {"zero": False}},
-            "color": {"field": "family", "type": "nominal", "title": None,
-                      "scale": {"domain": list(dict.fromkeys(m[n]["family"] for n in result.data["models"]))}},
-            "size": {"condition": {"param": "hover", "empty": False, "value": 320}, "value": 160},
-            "tooltip": [{"field": "net", "title": "network"},
-                        {"field": "test_error", "title": "test error", "format": ".1%"},
-                        {"field": "train_error", "title": "training error", "format": ".1%"},
-                        {"field": "params", "title": "parameters", "format": ","},
-                        {"field": "seconds_per_epoch", "title": "s per epoch", "format": ".1f"},
-                        {"field": "train_seconds", "title": "training time (s)", "format": ".0f"}],
-        },
+        layer=[
+            {"params": [hover], "mark": {"type": "point", "filled": True},
+             "encoding": {"x": x, "y": y, "color": colour, "tooltip": tooltip,
+                          "size": {"condition": {"param": "hover", "empty": False, "value": 320},
+                                   "value": 140}}},
+            {"mark": {"type": "text", "align": "center", "dy": -13, "fontSize": {"expr": "width < 460 ? 10 : 12"}},  # above: the edges stay clear
+             "encoding": {"x": x, "y": y, "text": {"field": "net"}, "color": colour, "tooltip": tooltip}},
+        ],
         height=260,
     )

@@ -20,23 +20,24 @@ def _shade(theme: Theme, kind: str, i: int, n: int):
 
 
 def draw(result, theme: Theme):
+    """Four panels, four curves each: training error above test error, plain beside residual.
+    One panel per family and split keeps the depths apart, where 16 curves on two panels tangle."""
     depths = result.data["depths"]
-    fig, axes = figure(theme, WIDTH, aspect=0.36, ncols=2, sharey=True)
-    for ax, (kind, title) in zip(axes[0], FAMILIES):
-        for i, d in enumerate(depths):
-            c = result.data["curves"][f"{kind}{d}"]
-            colour = _shade(theme, kind, i, len(depths))
-            ep = c["epoch"]
-            ax.plot(ep, [_p(v) for v in c["train_error"]], color=colour, linestyle="--", linewidth=1.0)
-            ax.plot(ep, [_p(v) for v in c["test_error"]], color=colour, linewidth=1.8,
-                    label=f"{d} layers")
-        ax.set_title(f"{title} networks", fontsize=9)
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        legend(ax, theme, loc="upper right", fontsize=7, title=None)
-    axes[0][0].set_ylabel("error (%)")
-    axes[0][1].text(0.02, 0.04, "dashed: training   solid: test", transform=axes[0][1].transAxes,
-                    fontsize=7, color=theme.muted)
+    fig, axes = figure(theme, WIDTH, aspect=0.6, ncols=2, nrows=2, sharey=True)
+    for row, (split, what) in enumerate((("train_error", "training"), ("test_error", "test"))):
+        for ax, (kind, title) in zip(axes[row], FAMILIES):
+            for i, d in enumerate(depths):
+                c = result.data["curves"][f"{kind}{d}"]
+                ax.plot(c["epoch"], [_p(v) for v in c[split]], color=_shade(theme, kind, i, len(depths)),
+                        linewidth=1.0 + 0.8 * i / max(len(depths) - 1, 1), label=f"{d} layers")
+            ax.set_title(f"{title} networks: {what} error", fontsize=9)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if row == 1:
+                ax.set_xlabel("epoch")
+            if row == 0:
+                legend(ax, theme, loc="lower left", fontsize=7, title=None)  # errors fall: it stays clear
+        axes[row][0].set_ylabel(f"{what} error (%)")
+    fig.tight_layout(h_pad=1.2)
     return fig
 
 
@@ -46,7 +47,7 @@ def _p(v):
 
 def caption(result) -> str:
     s = result.metrics["summary"]
-    return (f"Training error (dashed) and test error (solid) of plain (red) and residual (blue) "
+    return (f"Training error (top) and test error (bottom) of plain (left) and residual (right) "
             f"networks of {', '.join(str(d) for d in result.data['depths'])} layers, trained "
             f"{s['epochs']} epochs on {s['n_train']:,} {data_name(result)} images with the same recipe. "
             f"Darker lines are deeper networks. Compare He et al. 2015, Fig. 6.")
@@ -56,7 +57,7 @@ def alt(result) -> str:
     s = result.metrics["summary"]
     lo, hi = s["shallowest"], s["deepest"]
     m = result.metrics
-    return (f"Two line charts of error against epoch. Plain networks: the {hi}-layer net ends with "
+    return (f"Four line charts of error against epoch, training error above test error. Plain networks: the {hi}-layer net ends with "
             f"{pct(m[f'plain{hi}']['train_error'])} training error, the {lo}-layer net with "
             f"{pct(m[f'plain{lo}']['train_error'])}. Residual networks: {hi} layers end at "
             f"{pct(m[f'resnet{hi}']['train_error'])} training and {pct(m[f'resnet{hi}']['test_error'])} "

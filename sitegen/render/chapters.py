@@ -21,6 +21,7 @@ from ..cache import Cache, key, source
 from ..errors import BuildError
 from ..model import Chapter
 from ..project import Project
+from . import numbers
 from .results import ResultsView
 
 # the code Jinja's output depends on (StoredResult.get walks the paths in figures.store)
@@ -84,7 +85,7 @@ def _pandoc_version(cache_root: Path) -> str:
 
 def render_jinja(ch: Chapter, helpers: dict[str, Callable[..., Any]]) -> str:
     name = str(ch.path)
-    env = sandbox.AuthorEnvironment()
+    env = sandbox.AuthorEnvironment(formatted=numbers.formatted)
     try:
         # compiled with the file name so that the frames carry it (and so the line)
         tmpl = env.template_class.from_code(env, env.compile(ch.code.jinja, filename=name), env.globals, None)

@@ -12,7 +12,9 @@ from that experiment and to its provenance entry in the appendix.
 
 value() returns numbers for arithmetic, so it marks them lazily: an int or float
 that prints itself marked (`{{ value(...) }}`, `| join`), and is an ordinary number
-to everything else (comparisons, `%d`, `-`, `.format`), whose results are plain.
+to everything else (comparisons, `-`), whose results are plain. A format string
+that is one number's field alone (`"{:.2f}".format(...)`, `"%.1f" | format(...)`)
+prints that number marked too (`formatted`, the chapters' sandbox calls it).
 """
 from __future__ import annotations
 
@@ -57,6 +59,8 @@ class _Sourced:
 def _keep(op: str):
     def method(self, *args):
         out = getattr(self._base, op)(self, *args)
+        if out is NotImplemented and self._base is int:  # int ** 0.5, 3 + 0.1: as float, still marked
+            out = getattr(float, op)(float(self), *args)
         if isinstance(out, bool) or not isinstance(out, (int, float)):
             return out
         return _wrap(out, self._source, derived=True)
@@ -80,6 +84,18 @@ class _Float(_Sourced, float):
 for _cls in (_Int, _Float):
     for _op in ARITHMETIC:
         setattr(_cls, _op, _keep(_op))
+
+
+# a format string that is one field and nothing else: "{:.2f}", "{:,}", "%.1f"
+ONE_FIELD = re.compile(r"\{[^{}]*\}|%[-+ #0]*\d*(?:\.\d+)?[diouxXeEfFgG]")
+
+
+def formatted(spec: str, text: str, args: tuple) -> str:
+    """What a format string made of a stored number (`"{:.2f}".format(value(...))`) is
+    marked with that number's source, like result(fmt=); any other format stays plain."""
+    if len(args) != 1 or not isinstance(args[0], _Sourced) or not ONE_FIELD.fullmatch(spec):
+        return text
+    return mark(text, *args[0]._source, derived=args[0]._derived)
 
 
 def _wrap(value, source: tuple, derived: bool = False):

@@ -240,7 +240,8 @@ def visible_gpus() -> tuple[int, ...]:
 def run(executor, jobs: Sequence[Job], log: Callable[[str], None] = print,
         on_done: Callable[[Outcome], None] | None = None, progress: bool = True) -> list[Outcome]:
     """Run `jobs` in order, `executor.slots` at a time; report each one as it ends (a
-    failure in one line), call `on_done` with its Outcome, and return them all."""
+    failure in one line), call `on_done` with its Outcome, and return them all in the
+    order of `jobs`, whichever ended first."""
     from tqdm import tqdm
 
     pending, running, outcomes = list(jobs), [], []
@@ -278,7 +279,8 @@ def run(executor, jobs: Sequence[Job], log: Callable[[str], None] = print,
         raise
     finally:
         bar.close()
-    return outcomes
+    order = {id(job): i for i, job in enumerate(jobs)}
+    return sorted(outcomes, key=lambda o: order[id(o.job)])
 
 
 def _doing(r: Running) -> str:

@@ -47,10 +47,12 @@ def _p(v):
 
 def caption(result) -> str:
     s = result.metrics["summary"]
-    return (f"Training error (top) and test error (bottom) of plain (left) and residual (right) "
-            f"networks of {', '.join(str(d) for d in result.data['depths'])} layers, trained "
-            f"{s['epochs']} epochs on {s['n_train']:,} {data_name(result)} images with the same recipe. "
-            f"Darker lines are deeper networks. Compare He et al. 2015, Fig. 6.")
+    depths = ", ".join(str(d) for d in result.data["depths"])
+    return (f"Training and test error of plain (red) and residual (blue) networks of {depths} layers, "
+            f"trained {s['epochs']} epochs on {s['n_train']:,} {data_name(result)} images with the same "
+            f"recipe; darker lines are deeper networks. Training error is drawn above test error, plain "
+            f"networks left of residual ones; the interactive chart shows one error at a time, training "
+            f"first. Compare He et al. 2015, Fig. 6.")
 
 
 def alt(result) -> str:
@@ -83,8 +85,11 @@ def chart(result):
                       "labels": ["all", *[str(d) for d in depths]], "name": "depth "}},
             {"name": "show_plain", "value": True, "bind": {"input": "checkbox", "name": "plain "}},
             {"name": "show_residual", "value": True, "bind": {"input": "checkbox", "name": "residual "}},
+            # one split at a time: both at once are 16 curves that tangle (the static figure's rows)
+            {"name": "split", "value": "training",
+             "bind": {"input": "radio", "options": ["training", "test"], "name": "error on "}},
         ],
-        transform=[{"filter": "(depth == 0 || datum.depth == depth) && "
+        transform=[{"filter": "datum.split == split && (depth == 0 || datum.depth == depth) && "
                               "((datum.network == 'plain' && show_plain) || "
                               "(datum.network == 'residual' && show_residual))"}],
         mark={"type": "line", "point": {"size": 18}},
@@ -95,8 +100,6 @@ def chart(result):
             "color": {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]}},
             "opacity": {"field": "depth", "type": "ordinal", "scale": {"range": [0.35, 1]},
                         "title": "layers"},
-            "strokeDash": {"field": "split", "type": "nominal", "scale": {"domain": ["test", "training"]},
-                           "title": "error on"},
             "detail": {"field": "net"},
             "tooltip": [{"field": "net", "title": "network"}, {"field": "epoch"},
                         {"field": "split", "title": "error on"},

@@ -40,12 +40,12 @@ class SiteConfig:
     url: str = ""                    # canonical URL of the published article
     bibliography: str = "references.bib"  # relative to content/
     csl: str = "ieee.csl"            # citation style, relative to content/
-    profile: str = "cpu"             # which experiment profile the figures use (figures.experiments.profiles)
+    profile: str = "cifar10-10ep"    # which experiment profile the figures use (figures.experiments.profiles)
     licence: str = "CC-BY 4.0"       # reuse licence of text and figures
     repository: str = ""             # where the source lives, for "how to reproduce"
     slides: str = "slides.md"        # relative to content/; absent file = no video
     notebooks: str = "notebooks"     # folder of companion notebooks, relative to content/
-    claims_in: tuple = ("quick", "cpu", "cifar10-10ep", "paper")  # profiles whose results must satisfy the chapters' claims
+    claims_in: tuple = ("quick", "cifar10-10ep", "paper")  # profiles whose results must satisfy the chapters' claims
     twitter: str = ""                # the site's Twitter/X handle for the card, e.g. "@resnet_explainer"
     bibtex_key: str = ""             # key of the "cite this article" BibTeX entry (default: author+year+word)
     doi: str = ""                    # the article's DOI, if it has one (BibTeX and the citation text)

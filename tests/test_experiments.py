@@ -61,6 +61,19 @@ def test_editing_a_model_file_makes_exactly_the_results_using_its_nets_stale(qui
                      "highway_gates": "networks changed: highway8"}
 
 
+def test_architectures_times_every_network_side_by_side(quick_results):
+    """Seconds per epoch come from this run's own timing, one machine for all, not from the
+    networks' training records (made on different processors and precisions)."""
+    m = quick_results["architectures"].metrics
+    t = m["timing"]
+    assert t["precision"] in ("bf16", "fp32") and t["host"] and t["steps_per_epoch"] > 0
+    batch = experiments.get("architectures").config("quick").recipe.batch_size
+    for name in quick_results["architectures"].data["models"]:
+        rate = m[name]["images_per_second"]
+        assert rate > 0
+        assert m[name]["seconds_per_epoch"] == pytest.approx(t["steps_per_epoch"] * batch / rate, rel=0.01, abs=0.05)  # rounded to 0.1 s
+
+
 @pytest.fixture(scope="session")
 def vega_schema():
     from altair.vegalite.v6.schema.core import load_schema

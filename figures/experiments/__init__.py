@@ -18,7 +18,7 @@ from typing import Any, Callable
 from figures.config import from_dict, to_dict
 from figures.experiments.profiles import RECIPES
 
-PROFILES = tuple(RECIPES)  # quick, cpu, cifar10-10ep, paper, cifar10-Nep: see figures.experiments.profiles
+PROFILES = tuple(RECIPES)  # quick, cifar10-10ep, paper, cifar10-Nep: see figures.experiments.profiles
 
 
 @dataclass

@@ -27,7 +27,7 @@ METRICS = {
     "<net>": ("train_error", "test_error", "best_test_error", "epochs", "diverged", "params",
               "train_seconds"),
     "summary": ("shallowest", "deepest", "plain_train_gap", "plain_test_gap", "resnet_train_gap",
-                "resnet_test_gap", "epochs", "n_train", "diverged"),
+                "resnet_test_gap", "epochs", "n_train", "n_test", "diverged"),
 }
 
 
@@ -67,6 +67,7 @@ def run(cfg: Config, ctx: Context) -> Output:
         "resnet_test_gap": gap("resnet", "test_error"),
         "epochs": cfg.recipe.epochs,
         "n_train": ctx.facts.get("n_train"),
+        "n_test": ctx.facts.get("n_test"),
         "diverged": sorted(n for n, m in metrics.items() if m.get("diverged")),
     }
     return Output(metrics=metrics, data={

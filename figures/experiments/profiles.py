@@ -1,7 +1,6 @@
 """Every profile in one table: how each experiment is configured, named for what it is.
 
     quick         seconds: random coloured images, two epochs of two steps (tests only)
-    cpu           the interim CPU profile: 2,500 CIFAR-10 images (250 a class), 8 epochs
     cifar10-10ep  all 50,000 training and 10,000 test images, 10 epochs: two CPU cores
     paper         He et al. 2015's schedule: 64k iterations (164 epochs), /10 at 32k and 48k
     cifar10-Nep   cifar10-10ep's recipe and networks for N = 20, 30, 40 or 60 epochs: one GPU
@@ -17,10 +16,6 @@ from __future__ import annotations
 RECIPES: dict[str, dict] = {
     "quick": {"data": "synthetic", "n_train": 128, "n_test": 64, "epochs": 2, "batch_size": 64,
               "probe_batch": 16},
-    # 250 images a class, 8 epochs of 39 steps. At lr 0.1 the 56-layer nets' loss jumps to ~10
-    # in the first steps; 312 steps give no time to recover, so the gradient is clipped.
-    "cpu": {"data": "cifar10", "n_train": 2500, "n_test": 1000, "epochs": 8, "batch_size": 64,
-            "max_grad_norm": 1.0},
     # The whole data set on two cores: one epoch of warm-up (as He et al. warmed ResNet-110 up)
     # instead of clipping, then a linear anneal to zero, which suits a short budget better than
     # steps; weight decay 5e-4, the usual choice for schedules this short.
@@ -36,53 +31,46 @@ RECIPES: dict[str, dict] = {
 
 PROFILES: dict[str, dict[str, dict]] = {
     "architectures": {
-        "quick": {"models": ["plain8", "resnet8", "preact_resnet8", "highway8", "densenet7"]},
+        "quick": {"models": ["plain8", "resnet8", "preact_resnet8", "highway8", "densenet7"],
+                  "timed_steps": 2, "rounds": 1},
         # DenseNet-22 (k = 12) has 270,706 parameters, ResNet-20 269,722: comparable size
-        "cpu": {"models": ["plain20", "resnet20", "preact_resnet20", "highway20", "densenet22"]},
         "cifar10-10ep": {"models": ["plain20", "resnet20", "preact_resnet20", "highway20",
                                     "densenet22"]},
         "paper": {"models": ["plain56", "resnet56", "preact_resnet56", "highway56", "densenet40"]},
     },
     "depth_sweep": {
         "quick": {"depths": [8, 14]},
-        "cpu": {"depths": [20, 32, 44, 56]},
         "cifar10-10ep": {"depths": [20, 32, 44, 56]},
         "paper": {"depths": [20, 32, 44, 56, 110]},
     },
     "feature_maps": {
         "quick": {"depth": 14, "n_images": 3, "n_channels": 2},
-        "cpu": {"depth": 56},
         "cifar10-10ep": {"depth": 56, "n_images": 6},
         "paper": {"depth": 56, "n_images": 6},
     },
     "gradient_flow": {
         "quick": {"depths": [20, 56], "batch_size": 8, "repeats": 1, "data": "synthetic",
                   "train_depth": 14},
-        "cpu": {"depths": [20, 56], "batch_size": 128, "repeats": 5},
         "cifar10-10ep": {"depths": [20, 56, 110], "batch_size": 128, "repeats": 5},
         "paper": {"depths": [20, 56, 110], "batch_size": 128, "repeats": 10},
     },
     "highway_gates": {
         "quick": {"depth": 8, "n_images": 64, "batch_size": 64},
-        "cpu": {"depth": 20, "n_images": 1000},
         "cifar10-10ep": {"depth": 20, "n_images": 10000, "batch_size": 500},
         "paper": {"depth": 56, "n_images": 10000, "batch_size": 1000},
     },
     "layer_responses": {
         "quick": {"depths": [8, 14], "n_images": 64, "batch_size": 64},
-        "cpu": {"depths": [20, 56], "n_images": 1000},
         "cifar10-10ep": {"depths": [20, 56], "n_images": 10000, "batch_size": 500},
         "paper": {"depths": [20, 56, 110], "n_images": 10000, "batch_size": 1000},
     },
     "lesion": {
         "quick": {"depth": 14, "n_images": 64},
-        "cpu": {"depth": 56, "n_images": 1000},
         "cifar10-10ep": {"depth": 56, "n_images": 10000},
         "paper": {"depth": 56, "n_images": 10000},
     },
     "loss_landscape": {
         "quick": {"depth": 14, "points": 5, "n_images": 32, "batch_size": 32},
-        "cpu": {"depth": 56, "points": 9, "n_images": 256, "batch_size": 256},
         "cifar10-10ep": {"depth": 56, "points": 13, "n_images": 512, "batch_size": 512},
         "paper": {"depth": 56, "points": 21, "n_images": 1024},
     },
@@ -93,8 +81,6 @@ PROFILES: dict[str, dict[str, dict]] = {
 # experiments use exactly these.
 NETWORKS: dict[str, list[str]] = {
     "quick": ["resnet8", "plain8", "resnet14", "plain14", "preact_resnet8", "highway8", "densenet7"],
-    "cpu": ["resnet20", "plain20", "resnet56", "plain56", "preact_resnet20", "highway20",
-            "resnet32", "plain32", "resnet44", "plain44", "densenet22"],
     "cifar10-10ep": ["resnet20", "plain20", "resnet56", "plain56", "preact_resnet20", "highway20",
                      "resnet32", "plain32", "resnet44", "plain44", "densenet22"],
     "paper": ["resnet20", "plain20", "resnet56", "plain56", "preact_resnet56", "highway56",
@@ -104,14 +90,14 @@ NETWORKS: dict[str, list[str]] = {
 # Rough wall time of each experiment's analysis per profile (s), networks already trained;
 # a stored result's own wall time replaces it once there is one.
 ESTIMATE_S: dict[str, dict[str, float]] = {
-    "architectures": {"quick": 6, "cpu": 400, "cifar10-10ep": 30, "paper": 30},
-    "depth_sweep": {"quick": 8, "cpu": 1100, "cifar10-10ep": 10, "paper": 10},
-    "feature_maps": {"quick": 2, "cpu": 10, "cifar10-10ep": 10, "paper": 10},
-    "gradient_flow": {"quick": 4, "cpu": 60, "cifar10-10ep": 60, "paper": 60},
-    "highway_gates": {"quick": 2, "cpu": 20, "cifar10-10ep": 60, "paper": 60},
-    "layer_responses": {"quick": 3, "cpu": 40, "cifar10-10ep": 200, "paper": 200},
-    "lesion": {"quick": 3, "cpu": 150, "cifar10-10ep": 1800, "paper": 1800},
-    "loss_landscape": {"quick": 3, "cpu": 150, "cifar10-10ep": 600, "paper": 900},
+    "architectures": {"quick": 6, "cifar10-10ep": 180, "paper": 120},  # timing included
+    "depth_sweep": {"quick": 8, "cifar10-10ep": 10, "paper": 10},
+    "feature_maps": {"quick": 2, "cifar10-10ep": 10, "paper": 10},
+    "gradient_flow": {"quick": 4, "cifar10-10ep": 60, "paper": 60},
+    "highway_gates": {"quick": 2, "cifar10-10ep": 60, "paper": 60},
+    "layer_responses": {"quick": 3, "cifar10-10ep": 200, "paper": 200},
+    "lesion": {"quick": 3, "cifar10-10ep": 1800, "paper": 1800},
+    "loss_landscape": {"quick": 3, "cifar10-10ep": 600, "paper": 900},
 }
 
 

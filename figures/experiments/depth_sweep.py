@@ -20,6 +20,8 @@ PAPER_TEST_ERROR = {
     "resnet20": 0.0875, "resnet32": 0.0751, "resnet44": 0.0717,
     "resnet56": 0.0697, "resnet110": 0.0643, "resnet1202": 0.0793,
 }
+# He et al. 2015, section 4.2: 64k iterations of 128 images, the schedule our runs shorten.
+PAPER_IMAGES = 64000 * 128
 KINDS = ("plain", "resnet")
 
 # Metric paths the prose may quote: "<net>" stands for each network (plain20, resnet56, ...).
@@ -27,7 +29,7 @@ METRICS = {
     "<net>": ("train_error", "test_error", "best_test_error", "epochs", "diverged", "params",
               "train_seconds"),
     "summary": ("shallowest", "deepest", "plain_train_gap", "plain_test_gap", "resnet_train_gap",
-                "resnet_test_gap", "epochs", "n_train", "n_test", "diverged"),
+                "resnet_test_gap", "epochs", "n_train", "n_test", "paper_images_ratio", "diverged"),
 }
 
 
@@ -68,6 +70,9 @@ def run(cfg: Config, ctx: Context) -> Output:
         "epochs": cfg.recipe.epochs,
         "n_train": ctx.facts.get("n_train"),
         "n_test": ctx.facts.get("n_test"),
+        # how many times the images per network the paper's schedule processes
+        "paper_images_ratio": PAPER_IMAGES / (ctx.facts["n_train"] * cfg.recipe.epochs)
+        if ctx.facts.get("n_train") else None,
         "diverged": sorted(n for n, m in metrics.items() if m.get("diverged")),
     }
     return Output(metrics=metrics, data={

@@ -186,7 +186,7 @@ def cmd_train(args) -> int:
 
 def _print_networks(states, profile: str) -> None:
     for s in states:
-        print(f"{'network ' + s.name:26s} {profile:6s} {s.state + ':':9s} {s.detail}")
+        print(f"{'network ' + s.name:26s} seed {s.seed:<3d} {profile:6s} {s.state + ':':9s} {s.detail}")
 
 
 def cmd_clean(args) -> int:

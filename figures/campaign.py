@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from figures.experiments.profiles import NETWORKS, RECIPES
+from figures.experiments.profiles import NETWORKS, RECIPES, SEEDS
 from figures.weights import ROOT, MANIFEST, WeightStore, file_name, model_key
 
 REPO = ROOT.parents[1]
@@ -29,18 +29,21 @@ REPO = ROOT.parents[1]
 @dataclass(frozen=True)
 class NetworkState:
     name: str
+    seed: int
     key: str
     state: str        # "trained", "missing", "stale" (trained once, under another key), "partial"
     detail: str       # cost when trained, or the estimate to train
     seconds: float    # measured training time, or the estimate (s)
 
 
-def plan(profile: str, store: WeightStore | None = None, root: Path = REPO) -> list[NetworkState]:
-    """Every network of `profile`, in campaign order, with what it cost or will cost."""
-    from figures.networks import Recipe
-    from figures.config import from_dict
+def recipes(profile: str) -> dict[int, dict]:
+    """{seed: recipe dict} of `profile`: its shared recipe once per seed it names."""
+    return {seed: {**RECIPES[profile], "seed": seed} for seed in SEEDS.get(profile, [0])}
 
-    recipe = from_dict(Recipe, RECIPES[profile])
+
+def plan(profile: str, store: WeightStore | None = None, root: Path = REPO) -> list[NetworkState]:
+    """Every network of `profile` and seed, in campaign order (network by network, each
+    one's seeds together), with what it cost or will cost."""
     store = store or profile_store(profile, root)
     manifest = store.manifest()
     by_name: dict[str, list[dict]] = {}
@@ -49,21 +52,30 @@ def plan(profile: str, store: WeightStore | None = None, root: Path = REPO) -> l
     rates = _images_per_second(manifest)
     out = []
     for name in NETWORKS[profile]:
-        key = model_key(name, recipe)
-        fname = file_name(name, key)
-        if fname in manifest and store.has(name, key):
-            e = manifest[fname]
-            out.append(NetworkState(name, key, "trained", _cost(e), float(e.get("train_seconds", 0))))
-            continue
-        n_train = recipe.n_train or 50_000
-        rate = rates.get(name) or rates.get(_family(name)) or 0.0
-        estimate = recipe.epochs * n_train / rate * 1.08 if rate else 0.0  # +8%: the test passes
-        partial = (store.root / "partial" / fname.replace(".pt", ".ckpt")).exists()
-        same_recipe = [e for e in by_name.get(name, []) if e.get("recipe") == _recipe_dict(recipe)]
-        state = "partial" if partial else ("stale" if same_recipe else "missing")
-        guess = f"~{estimate / 60:.0f} min at {rate:.0f} img/s" if rate else "no measured speed yet"
-        out.append(NetworkState(name, key, state, guess, estimate))
+        for seed, recipe in recipes(profile).items():
+            out.append(_state(name, seed, recipe, store, manifest, by_name, rates))
     return out
+
+
+def _state(name: str, seed: int, recipe_dict: dict, store: WeightStore, manifest: dict,
+           by_name: dict, rates: dict) -> NetworkState:
+    from figures.config import from_dict
+    from figures.networks import Recipe
+
+    recipe = from_dict(Recipe, recipe_dict)
+    key = model_key(name, recipe)
+    fname = file_name(name, key)
+    if fname in manifest and store.has(name, key):
+        e = manifest[fname]
+        return NetworkState(name, seed, key, "trained", _cost(e), float(e.get("train_seconds", 0)))
+    n_train = recipe.n_train or 50_000
+    rate = rates.get(name) or rates.get(_family(name)) or 0.0
+    estimate = recipe.epochs * n_train / rate * 1.08 if rate else 0.0  # +8%: the test passes
+    partial = (store.root / "partial" / fname.replace(".pt", ".ckpt")).exists()
+    same_recipe = [e for e in by_name.get(name, []) if e.get("recipe") == _recipe_dict(recipe)]
+    state = "partial" if partial else ("stale" if same_recipe else "missing")
+    guess = f"~{estimate / 60:.0f} min at {rate:.0f} img/s" if rate else "no measured speed yet"
+    return NetworkState(name, seed, key, state, guess, estimate)
 
 
 def _recipe_dict(recipe) -> dict:
@@ -120,8 +132,8 @@ def missing_jobs(profile: str, names: list[str] | None = None, root: Path = REPO
 
     todo = [s for s in plan(profile, root=root) if s.state != "trained" and (not names or s.name in names)]
     for s in todo if log else ():
-        log(f"to train: {s.name} ({profile}, {s.state}; {s.detail})")
-    return [network_job(s.name, RECIPES[profile], root, progress) for s in todo]
+        log(f"to train: {s.name} seed {s.seed} ({profile}, {s.state}; {s.detail})")
+    return [network_job(s.name, recipes(profile)[s.seed], root, progress) for s in todo]
 
 
 def train_missing(profile: str, names: list[str] | None = None, commit: bool = False,
@@ -149,8 +161,9 @@ def prune(store: WeightStore | None = None) -> list[str]:
     from figures.networks import Recipe
 
     store = store or WeightStore(ROOT)
-    keep = {file_name(name, model_key(name, from_dict(Recipe, RECIPES[profile])))
-            for profile in NETWORKS if profile in RECIPES for name in NETWORKS[profile]}
+    keep = {file_name(name, model_key(name, from_dict(Recipe, recipe)))
+            for profile in NETWORKS if profile in RECIPES for name in NETWORKS[profile]
+            for recipe in recipes(profile).values()}
     gone = store.prune(keep)
     partial = store.root / "partial"
     for ckpt in sorted(partial.glob("*.ckpt")) if partial.is_dir() else ():
@@ -166,7 +179,8 @@ def _commit(name: str, key: str, profile: str, log) -> None:
     repo = ROOT.parents[1]
     paths = [str(ROOT / file_name(name, key)), str(ROOT / MANIFEST)]
     entry = WeightStore(ROOT).manifest().get(file_name(name, key), {})
-    msg = f"Trained {name} ({profile}): {_cost(entry)}"
+    seed = (entry.get("recipe") or {}).get("seed", 0)
+    msg = f"Trained {name} seed {seed} ({profile}): {_cost(entry)}"
     for attempt in range(5):  # another git command may hold the index lock for a moment
         add = subprocess.run(["git", "add", "--", *paths], cwd=repo, capture_output=True, text=True)
         done = add.returncode == 0 and subprocess.run(

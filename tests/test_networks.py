@@ -13,7 +13,7 @@ import figures.store as store_mod
 from conftest_data import random_data
 from figures import campaign, models, networks, weights
 from figures.experiments import Context, load_all
-from figures.experiments.profiles import NETWORKS, PROFILES, RECIPES
+from figures.experiments.profiles import NETWORKS, PROFILES, RECIPES, SEEDS
 from figures.networks import Recipe, make_model
 from figures.store import code_tree, module_source_hash
 from figures.train import TrainConfig, train
@@ -242,5 +242,7 @@ def test_train_list_names_every_network_of_the_profile(capsys):
 
     assert cli.main(["train", "--list", "--profile", "cifar10-10ep"]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("network ")]
-    assert [line.split()[1] for line in lines] == NETWORKS["cifar10-10ep"]
-    assert all(line.split()[3].rstrip(":") in ("trained", "missing", "stale", "partial") for line in lines)
+    assert [(line.split()[1], int(line.split()[3])) for line in lines] == [
+        (n, seed) for n in NETWORKS["cifar10-10ep"] for seed in SEEDS["cifar10-10ep"]]
+    assert SEEDS["cifar10-10ep"] == [0, 1, 2]
+    assert all(line.split()[5].rstrip(":") in ("trained", "missing", "stale", "partial") for line in lines)

@@ -144,3 +144,69 @@ def vega_spec(rows: list, **spec) -> dict:
     out = {"$schema": VEGA_LITE, "data": {"values": clean(rows)}, "width": "container"}
     out.update(spec)
     return out
+
+
+# --- the spread over seeds (figures.spread; figures.plots says what a plot gets) ---
+
+def view(result):
+    """The stored result as a plot module sees it: where it holds spreads over seeds, its
+    metrics are their means (every plot draws those as it always did) and
+    `data["spreads"]` holds the spreads themselves, for error bars."""
+    import dataclasses
+
+    from figures.spread import means
+
+    if "per_seed" not in result.data:
+        return result
+    return dataclasses.replace(result, metrics=means(result.metrics),
+                               data={**result.data, "spreads": result.metrics})
+
+
+def seeds(result) -> list[int]:
+    """The seeds the result's networks were trained from, in order."""
+    return list(result.provenance.get("seeds") or [result.provenance.get("seed") or 0])
+
+
+def per_seed(result, *path) -> list:
+    """The data at `path` once per seed (the one seed's alone where there is one)."""
+    runs = result.data.get("per_seed") or {}
+    out = []
+    for run in ([runs[str(s)] for s in seeds(result)] if runs else [result.data]):
+        for p in path:
+            run = run[p]
+        out.append(run)
+    return out
+
+
+def spread(result, *path) -> dict | None:
+    """The spread over seeds of the metric at `path`, or None where one seed measured it."""
+    from figures.spread import is_spread
+
+    node = result.data.get("spreads")
+    try:
+        for p in path:
+            node = node[p]
+    except (KeyError, TypeError, IndexError):
+        return None
+    return node if is_spread(node) else None
+
+
+def band(curves: list, scale: float = 1.0) -> tuple[list, list, list] | None:
+    """(mean, lowest, highest) at each point of curves measured once per seed; None for one seed."""
+    if len(curves) < 2:
+        return None
+    out: tuple[list, list, list] = ([], [], [])
+    for column in zip(*curves):
+        vals = [scale * v for v in column if v is not None and v == v]
+        for row, v in zip(out, (sum(vals) / len(vals), min(vals), max(vals)) if vals else (None,) * 3):
+            row.append(float("nan") if v is None else v)
+    return out
+
+
+def spread_note(result, marks: str = "shaded bands") -> str:
+    """The caption's sentence on what the bands or bars are (or that there is one seed)."""
+    s = seeds(result)
+    if len(s) < 2:
+        return f" One training run per network (seed {s[0]}): no spread across seeds is shown."
+    return (f" Each value is the mean over n = {len(s)} training runs (seeds {', '.join(map(str, s))}); "
+            f"{marks} span the lowest to the highest run.")

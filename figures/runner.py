@@ -7,14 +7,15 @@ a complete new one (atomic writes in the store).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from figures import experiments
-from figures.experiments import Context, Experiment
+from figures import experiments, spread
+from figures.experiments import Context, Experiment, Output
 from figures.config import ConfigError
 from figures.store import (MissingSource, ResultStore, StoredResult, device_info, git_commit,
                            job_info, result_key)
@@ -77,7 +78,10 @@ def status(store: ResultStore, names: Iterable[str], profile: str, registry: dic
         else:
             reason, fresh = "missing", False
         prev = stored.provenance.get("wall_time_s") if stored else None
-        estimate = float(prev or entry["estimate_s"].get(profile, 60.0))
+        # one run per seed: a result made on fewer seeds than are now asked for scales up
+        seeds_now = len(entry["configs"][profile].get("seeds", [0]))
+        seeds_then = len(stored.provenance.get("seeds") or [0]) if prev else 1
+        estimate = float(prev or entry["estimate_s"].get(profile, 60.0)) * seeds_now / seeds_then
         if models is not None and stored is not None and (not fresh or name in force):
             missing = [n for n in untrained(stored, models) if n not in counted]
             if missing:
@@ -98,9 +102,10 @@ def untrained(stored: StoredResult, models: Path) -> list[str]:
 
     out = []
     for item in filter(None, str(stored.provenance.get("models", "")).split(", ")):
-        net, _, key = item.partition(" ")
+        label, _, key = item.partition(" ")
+        net = unseeded(label)[0]
         if not any(d.is_dir() and any(d.glob(f"{net}-{key}*.pt")) for d in (models, ROOT)):
-            out.append(net)
+            out.append(label)
     return out
 
 
@@ -122,7 +127,40 @@ def changed_networks(stored: StoredResult) -> list[str]:
 
     used = stored.provenance.get("networks") or {}
     recipe = stored.config.get("recipe") or {}
-    return sorted(n for n, k in used.items() if model_key(n, recipe) != k)
+    return sorted(label for label, k in used.items()
+                  if model_key(unseeded(label)[0], {**recipe, "seed": unseeded(label)[1]}) != k)
+
+
+def with_seed(cfg, seed: int):
+    """The experiment's config with its networks' recipe trained from `seed`."""
+    recipe = getattr(cfg, "recipe", None)
+    if recipe is None or recipe.seed == seed:
+        return cfg
+    return dataclasses.replace(cfg, recipe=dataclasses.replace(recipe, seed=seed))
+
+
+def seeded(net: str, seed: int) -> str:
+    """How provenance names a network trained from `seed`: resnet20, resnet20@seed1."""
+    return net if seed == 0 else f"{net}@seed{seed}"
+
+
+def unseeded(label: str) -> tuple[str, int]:
+    """resnet20@seed1 -> ("resnet20", 1); resnet20 -> ("resnet20", 0)."""
+    net, _, seed = label.partition("@seed")
+    return net, int(seed or 0)
+
+
+def merge_facts(facts: list[dict], seeds: list[int]) -> dict:
+    """The provenance facts of one run per seed as one: every seed's networks by name
+    (seed 0's as they always were, the others as name@seedN), the rest from seed 0."""
+    out = dict(facts[0])
+    for field in ("networks", "trained"):
+        merged = {seeded(n, s): v for f, s in zip(facts, seeds) for n, v in (f.get(field) or {}).items()}
+        if merged:
+            out[field] = dict(sorted(merged.items()))
+    if out.get("networks"):
+        out["models"] = ", ".join(f"{k} {v[:12]}" for k, v in out["networks"].items())
+    return out
 
 
 def _code_files(exp: Experiment, networks: dict) -> list[Path]:
@@ -131,8 +169,8 @@ def _code_files(exp: Experiment, networks: dict) -> list[Path]:
     from figures.weights import model_sources
 
     mods = set(exp.modules)
-    for name in networks:
-        mods |= set(model_sources(name))
+    for label in networks:
+        mods |= set(model_sources(unseeded(label)[0]))
     return module_files(sorted(mods))
 
 
@@ -150,14 +188,22 @@ def run_one(store: ResultStore, name: str, profile: str, root: Path,
     key = key_for(exp, profile)
     from figures.weights import ROOT as WEIGHTS
 
-    ctx = Context(device=default_device().type,
-                  progress=progress, workdir=workdir, weights=WEIGHTS,
-                  models=Path(root) / ".cache" / "models")  # trained nets shared by experiments
     if workdir is not None:
         Path(workdir).mkdir(parents=True, exist_ok=True)
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.perf_counter()
-    out = exp.run(cfg, ctx)
+    seeds = exp.seeds(profile)
+    runs, facts = [], []
+    for seed in seeds:  # one run per seed, each with its own networks and facts
+        ctx = Context(device=default_device().type, progress=progress, workdir=workdir,
+                      weights=WEIGHTS, models=Path(root) / ".cache" / "models")
+        runs.append(exp.run(with_seed(cfg, seed), ctx))
+        facts.append(ctx.facts)
+    out, ctx = runs[0], Context(device=default_device().type, facts=merge_facts(facts, seeds))
+    if len(seeds) > 1:
+        out = Output(metrics=spread.merge([r.metrics for r in runs], seeds),
+                     data={**out.data, "per_seed": {str(s): r.data for s, r in zip(seeds, runs)}},
+                     arrays=out.arrays)  # arrays (images, grids): the first seed's
     wall = time.perf_counter() - t0
     provenance = {
         "experiment": name,
@@ -167,7 +213,8 @@ def run_one(store: ResultStore, name: str, profile: str, root: Path,
         **device_info(),
         # the analysis' own precision; each network's training is under "trained"
         "precision": precision(ctx.device),
-        "seed": getattr(cfg, "seed", getattr(getattr(cfg, "recipe", None), "seed", None)),
+        "seed": seeds[0] if len(seeds) == 1 else None,
+        "seeds": seeds,
         "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "wall_time_s": round(wall, 2),
         "command": f"python build.py figures --profile {profile} --force {name}",

@@ -10,6 +10,7 @@ the config dataclass.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
@@ -53,10 +54,22 @@ class Experiment:
     def config(self, profile: str) -> Any:
         if profile not in self.profiles:
             raise KeyError(f"experiment {self.name} has no profile {profile!r}")
-        return from_dict(self.config_cls, self.profiles[profile], f"{self.name}[{profile}]")
+        over = {k: v for k, v in self.profiles[profile].items() if k != "seeds"}
+        return from_dict(self.config_cls, over, f"{self.name}[{profile}]")
+
+    def seeds(self, profile: str) -> list[int]:
+        """The seeds whose networks the experiment analyses under `profile`, one run each
+        (figures.spread merges them); [0] for an experiment without a recipe."""
+        if profile not in self.profiles:
+            raise KeyError(f"experiment {self.name} has no profile {profile!r}")
+        has_recipe = "recipe" in {f.name for f in dataclasses.fields(self.config_cls)}
+        return [int(s) for s in self.profiles[profile].get("seeds") or [0]] if has_recipe else [0]
 
     def config_dict(self, profile: str) -> dict:
-        return to_dict(self.config(profile))
+        """The config as its result's key sees it: with the seeds unless they are just [0],
+        so that results made before seeds were a dimension keep their keys."""
+        seeds = self.seeds(profile)
+        return to_dict(self.config(profile)) | ({"seeds": seeds} if seeds != [0] else {})
 
 
 REGISTRY: dict[str, Experiment] = {}

@@ -79,4 +79,6 @@ def run(cfg: Config, ctx: Context) -> Output:
         "depths": list(cfg.depths), "curves": series,
         "paper_test_error": {k: v for k, v in PAPER_TEST_ERROR.items()
                              if int(k.removeprefix("resnet")) in cfg.depths},
+        # numbers quoted from papers, by metric name: their cards cite these, not our runs
+        "quoted": {"paper_test_error": "He et al. 2015, Table 6 (CIFAR-10 test error)"},
     })

@@ -7,6 +7,13 @@ A plot module defines:
     caption(result)     -> str, Markdown: what the figure shows
     alt(result)         -> str, plain text written from the data, with key numbers
     chart(result)       -> dict | None, an optional Vega-Lite spec for an interactive chart
+
+Where the experiment ran once per seed (a profile's seeds, figures.spread), the result
+a plot gets has the means as its metrics and its data as the first seed's, plus
+    result.data["per_seed"]  {seed: that seed's data}       curves to draw a band from
+    result.data["spreads"]   the metrics with every spread   error bars: mean, sd, min, max
+figures.plotstyle.view(result) makes that result from the stored one; its per_seed, spread,
+band and spread_note read it, and say in captions what a band is.
 """
 from __future__ import annotations
 
@@ -23,3 +30,4 @@ def get(name: str) -> ModuleType:
     if name not in names():
         raise KeyError(name)
     return importlib.import_module(f"{__name__}.{name}")
+

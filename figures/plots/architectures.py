@@ -1,7 +1,7 @@
 """architectures: test error, parameters and training time of each architecture, one recipe."""
 from __future__ import annotations
 
-from figures.plotstyle import Theme, figure, net_label, pct, vega_spec
+from figures.plotstyle import Theme, figure, net_label, pct, spread, spread_note, vega_spec
 
 EXPERIMENT = "architectures"
 WIDTH = "page"
@@ -26,8 +26,12 @@ def draw(result, theme: Theme):
         ("parameters (thousands)", [m[n]["params"] / 1e3 for n in names]),
         ("time per epoch, timed side by side (s)", [m[n]["seconds_per_epoch"] for n in names]),
     )
-    for ax, (title, values) in zip(axes[0], panels):
-        ax.barh(range(len(names)), values, color=colours)
+    for k, (ax, (title, values)) in enumerate(zip(axes[0], panels)):
+        # the test error's lowest to highest seed (parameters are the same for every seed; the
+        # time is of one side-by-side timing)
+        err = [_extent(result, n, "test_error", 100) for n in names] if k == 0 else None
+        bars = [[e[0] for e in err], [e[1] for e in err]] if err and any(map(any, err)) else None
+        ax.barh(range(len(names)), values, color=colours, xerr=bars, ecolor=theme.fg, capsize=2)
         ax.set_yticks(range(len(names)))
         ax.set_yticklabels(labels if ax is axes[0][0] else [""] * len(names), fontsize=8)
         ax.invert_yaxis()
@@ -38,20 +42,30 @@ def draw(result, theme: Theme):
     return fig
 
 
+def _extent(result, name: str, metric: str, scale: float = 1.0) -> tuple[float, float]:
+    """(below, above) the mean to the lowest and highest seed; (0, 0) for one seed."""
+    s = spread(result, name, metric)
+    if not s or s["mean"] is None:
+        return (0.0, 0.0)
+    return (scale * (s["mean"] - s["min"]), scale * (s["max"] - s["mean"]))
+
+
 def caption(result) -> str:
     s, t = result.metrics["summary"], result.metrics["timing"]
     names = ", ".join(net_label(n) for n in result.data["models"])
-    return (f"{names}, each trained {s['epochs']} epochs with the same recipe and seed: final test "
+    return (f"{names}, each trained {s['epochs']} epochs with the same recipe: final test "
             f"error, number of parameters, and the time an epoch of training costs, timed side by "
             f"side on one machine ({t['host']}, {t['precision']}, the median of {t['rounds']} rounds "
-            f"of {t['steps']} steps).")
+            f"of {t['steps']} steps)." + spread_note(result, "error bars on the test error"))
 
 
 def alt(result) -> str:
     m = result.metrics
     parts = [f"{net_label(n)} {pct(m[n]['test_error'])} test error, {m[n]['params'] / 1e3:.0f}k parameters, "
              f"{m[n]['seconds_per_epoch']:.3g} s per epoch" for n in result.data["models"]]
-    best = m["summary"]["best"]
+    # the lowest mean test error (seeds may each have a different best: the metric is then a list)
+    measured = [n for n in result.data["models"] if m[n]["test_error"] is not None]
+    best = min(measured, key=lambda n: m[n]["test_error"]) if measured else None
     return ("Bar charts comparing architectures. " + "; ".join(parts) +
             (f". Lowest test error: {net_label(best)}." if best else "."))
 
@@ -62,6 +76,8 @@ def chart(result):
     parameters axis, so parameters go in the tooltip."""
     m = result.metrics
     rows = [{"net": net_label(n), "family": m[n]["family"], "test_error": m[n]["test_error"],
+             "lo": m[n]["test_error"] - _extent(result, n, "test_error")[0],
+             "hi": m[n]["test_error"] + _extent(result, n, "test_error")[1],
              "train_error": m[n]["train_error"], "params": m[n]["params"],
              "seconds_per_epoch": m[n]["seconds_per_epoch"]}
             for n in result.data["models"] if m[n]["test_error"] is not None]
@@ -72,7 +88,9 @@ def chart(result):
     colour = {"field": "family", "type": "nominal", "title": None, "legend": None,
               "scale": {"domain": list(dict.fromkeys(m[n]["family"] for n in result.data["models"]))}}
     tooltip = [{"field": "net", "title": "network"},
-               {"field": "test_error", "title": "test error", "format": ".1%"},
+               {"field": "test_error", "title": "test error (mean)", "format": ".1%"},
+               {"field": "lo", "title": "lowest seed", "format": ".1%"},
+               {"field": "hi", "title": "highest seed", "format": ".1%"},
                {"field": "train_error", "title": "training error", "format": ".1%"},
                {"field": "params", "title": "parameters", "format": ","},
                {"field": "seconds_per_epoch", "title": "s per epoch", "format": ".1f"}]
@@ -80,6 +98,9 @@ def chart(result):
     return vega_spec(
         rows,
         layer=[
+            # the test error's lowest to highest seed (a point where there is one seed)
+            {"mark": {"type": "rule"},
+             "encoding": {"x": x, "y": {**y, "field": "lo"}, "y2": {"field": "hi"}, "color": colour}},
             {"params": [hover], "mark": {"type": "point", "filled": True},
              "encoding": {"x": x, "y": y, "color": colour, "tooltip": tooltip,
                           "size": {"condition": {"param": "hover", "empty": False, "value": 320},

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from matplotlib.ticker import MaxNLocator
 
-from figures.plotstyle import Theme, data_name, figure, legend, net_label, pct, vega_spec
+from figures.plotstyle import (Theme, band, data_name, figure, legend, net_label, pct, per_seed,
+                               spread_note, vega_spec)
 
 EXPERIMENT = "depth_sweep"
 WIDTH = "page"
@@ -28,7 +29,13 @@ def draw(result, theme: Theme):
         for ax, (kind, title) in zip(axes[row], FAMILIES):
             for i, d in enumerate(depths):
                 c = result.data["curves"][f"{kind}{d}"]
-                ax.plot(c["epoch"], [_p(v) for v in c[split]], color=_shade(theme, kind, i, len(depths)),
+                colour = _shade(theme, kind, i, len(depths))
+                ys = [_p(v) for v in c[split]]
+                seeds = band(per_seed(result, "curves", f"{kind}{d}", split), scale=100)
+                if seeds:  # the mean, and the lowest to highest seed shaded
+                    ys = seeds[0]
+                    ax.fill_between(c["epoch"], seeds[1], seeds[2], color=colour, alpha=0.15, linewidth=0)
+                ax.plot(c["epoch"], ys, color=colour,
                         linewidth=1.0 + 0.8 * i / max(len(depths) - 1, 1), label=f"{d} layers")
             ax.set_title(f"{title} networks: {what} error", fontsize=9)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -52,7 +59,7 @@ def caption(result) -> str:
             f"trained {s['epochs']} epochs on {s['n_train']:,} {data_name(result)} images with the same "
             f"recipe; darker lines are deeper networks. Training error is drawn above test error, plain "
             f"networks left of residual ones; the interactive chart shows one error at a time, training "
-            f"first. Compare He et al. 2015, Fig. 6.")
+            f"first. Compare He et al. 2015, Fig. 6." + spread_note(result))
 
 
 def alt(result) -> str:
@@ -74,9 +81,12 @@ def chart(result):
         for d in depths:
             c = result.data["curves"][f"{kind}{d}"]
             for split in ("train", "test"):
+                runs = per_seed(result, "curves", f"{kind}{d}", f"{split}_error")
+                mean, lo, hi = band(runs) or (c[f"{split}_error"],) * 3
                 rows += [{"network": label, "depth": d, "net": net_label(f"{kind}{d}"), "epoch": e,
-                          "split": "training" if split == "train" else "test", "error": v}
-                         for e, v in zip(c["epoch"], c[f"{split}_error"]) if v is not None]
+                          "split": "training" if split == "train" else "test", "error": v,
+                          "lo": a, "hi": b}
+                         for e, v, a, b in zip(c["epoch"], mean, lo, hi) if v is not None and v == v]
     return vega_spec(
         rows,
         params=[
@@ -92,18 +102,25 @@ def chart(result):
         transform=[{"filter": "datum.split == split && (depth == 0 || datum.depth == depth) && "
                               "((datum.network == 'plain' && show_plain) || "
                               "(datum.network == 'residual' && show_residual))"}],
-        mark={"type": "line", "point": {"size": 18}},
         encoding={
             "x": {"field": "epoch", "type": "quantitative", "title": "epoch", "axis": {"tickMinStep": 1}},
-            "y": {"field": "error", "type": "quantitative", "title": "error",
-                  "axis": {"format": ".0%"}},
             "color": {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]}},
-            "opacity": {"field": "depth", "type": "ordinal", "scale": {"range": [0.35, 1]},
-                        "title": "layers"},
             "detail": {"field": "net"},
-            "tooltip": [{"field": "net", "title": "network"}, {"field": "epoch"},
-                        {"field": "split", "title": "error on"},
-                        {"field": "error", "format": ".1%"}],
         },
+        layer=[
+            # lowest to highest seed (where there is one seed, lo = hi: no band)
+            {"mark": {"type": "area", "opacity": 0.15},
+             "encoding": {"y": {"field": "lo", "type": "quantitative"}, "y2": {"field": "hi"}}},
+            {"mark": {"type": "line", "point": {"size": 18}},
+             "encoding": {
+                 "y": {"field": "error", "type": "quantitative", "title": "error", "axis": {"format": ".0%"}},
+                 "opacity": {"field": "depth", "type": "ordinal", "scale": {"range": [0.35, 1]},
+                             "title": "layers"},
+                 "tooltip": [{"field": "net", "title": "network"}, {"field": "epoch"},
+                             {"field": "split", "title": "error on"},
+                             {"field": "error", "title": "error (mean)", "format": ".1%"},
+                             {"field": "lo", "title": "lowest seed", "format": ".1%"},
+                             {"field": "hi", "title": "highest seed", "format": ".1%"}]}},
+        ],
         height=300,
     )

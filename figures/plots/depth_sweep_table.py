@@ -1,7 +1,7 @@
 """depth_sweep_table: final error against depth, ours next to He et al.'s Table 6."""
 from __future__ import annotations
 
-from figures.plotstyle import Theme, data_name, figure, legend, net_label, pct, vega_spec
+from figures.plotstyle import Theme, data_name, figure, legend, net_label, pct, spread, spread_note, vega_spec
 
 EXPERIMENT = "depth_sweep"
 WIDTH = "page"
@@ -12,15 +12,34 @@ def _final(result, kind: str, what: str) -> list[float]:
             for d in result.data["depths"]]
 
 
+def _extent(result, name: str, what: str) -> tuple[float | None, float | None]:
+    """(lowest, highest) seed of a metric, as fractions; the mean twice for one seed."""
+    s = spread(result, name, what)
+    v = result.metrics[name][what]
+    return (s["min"], s["max"]) if s else (v, v)
+
+
+def _bars(result, kind: str, what: str) -> list[list[float]]:
+    """matplotlib's yerr, in points of error: below and above each mean to the extreme seeds."""
+    out: list[list[float]] = [[], []]
+    for d, mean in zip(result.data["depths"], _final(result, kind, what)):
+        lo, hi = _extent(result, f"{kind}{d}", what)
+        out[0].append(0.0 if lo is None or mean != mean else mean - 100 * lo)
+        out[1].append(0.0 if hi is None or mean != mean else 100 * hi - mean)
+    return out
+
+
 def draw(result, theme: Theme):
     depths = result.data["depths"]
     paper = result.data["paper_test_error"]
     fig, axes = figure(theme, WIDTH, aspect=0.34, ncols=2)
     for ax, what, title in zip(axes[0], ("train_error", "test_error"),
                                ("final training error", "final test error")):
-        ax.plot(depths, _final(result, "plain", what), color=theme.plain, marker="o", label="plain (ours)")
-        ax.plot(depths, _final(result, "resnet", what), color=theme.residual, marker="o",
-                label="residual (ours)")
+        # means, with bars from the lowest to the highest seed (none for one seed)
+        ax.errorbar(depths, _final(result, "plain", what), yerr=_bars(result, "plain", what),
+                    color=theme.plain, marker="o", capsize=2, label="plain (ours)")
+        ax.errorbar(depths, _final(result, "resnet", what), yerr=_bars(result, "resnet", what),
+                    color=theme.residual, marker="o", capsize=2, label="residual (ours)")
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("layers")
         ax.set_xticks(depths)
@@ -39,7 +58,8 @@ def caption(result) -> str:
             f"networks show the degradation problem, and test error, with the ResNet test errors "
             f"He et al. 2015 report in Table 6 after 64,000 iterations on all 50,000 images (teal, "
             f"“ResNet, He et al. Table 6” in the legend). "
-            f"Ours: {s['epochs']} epochs on {s['n_train']:,} {data_name(result)} images.")
+            f"Ours: {s['epochs']} epochs on {s['n_train']:,} {data_name(result)} images."
+            + spread_note(result, "error bars"))
 
 
 def alt(result) -> str:
@@ -61,25 +81,34 @@ def chart(result):
             m = result.metrics[f"{kind}{d}"]
             for what, split in (("train_error", "training"), ("test_error", "test")):
                 if m[what] is not None:
+                    lo, hi = _extent(result, f"{kind}{d}", what)
                     rows.append({"depth": d, "series": label, "split": split, "error": m[what],
-                                 "net": net_label(f"{kind}{d}")})
+                                 "lo": lo, "hi": hi, "net": net_label(f"{kind}{d}")})
     for name, v in result.data["paper_test_error"].items():
         rows.append({"depth": int(name.removeprefix("resnet")), "series": "ResNet, He et al. Table 6",
-                     "split": "test", "error": v, "net": net_label(name)})
+                     "split": "test", "error": v, "lo": v, "hi": v, "net": net_label(name)})
     return vega_spec(
         rows,
         params=[{"name": "split", "value": "test",
                  "bind": {"input": "radio", "options": ["training", "test"], "name": "error on "}}],
         transform=[{"filter": "datum.split == split"}],
-        mark={"type": "line", "point": {"size": 50}},
         encoding={
             "x": {"field": "depth", "type": "quantitative", "title": "layers",
                   "axis": {"values": result.data["depths"]}},
-            "y": {"field": "error", "type": "quantitative", "title": "final error", "axis": {"format": ".0%"}},
             "color": {"field": "series", "type": "nominal", "title": None,
                       "scale": {"domain": ["plain (ours)", "residual (ours)", "ResNet, He et al. Table 6"]}},
-            "tooltip": [{"field": "net", "title": "network"}, {"field": "series", "title": "source"},
-                        {"field": "split", "title": "error on"}, {"field": "error", "format": ".2%"}],
         },
+        layer=[
+            {"mark": "rule",  # lowest to highest seed
+             "encoding": {"y": {"field": "lo", "type": "quantitative"}, "y2": {"field": "hi"}}},
+            {"mark": {"type": "line", "point": {"size": 50}},
+             "encoding": {
+                 "y": {"field": "error", "type": "quantitative", "title": "final error", "axis": {"format": ".0%"}},
+                 "tooltip": [{"field": "net", "title": "network"}, {"field": "series", "title": "source"},
+                             {"field": "split", "title": "error on"},
+                             {"field": "error", "title": "error (mean)", "format": ".2%"},
+                             {"field": "lo", "title": "lowest seed", "format": ".2%"},
+                             {"field": "hi", "title": "highest seed", "format": ".2%"}]}},
+        ],
         height=260,
     )

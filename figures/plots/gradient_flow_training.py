@@ -7,7 +7,7 @@ import matplotlib.colors
 import matplotlib.ticker
 import numpy as np
 
-from figures.plotstyle import Theme, figure, net_label, vega_spec
+from figures.plotstyle import Theme, band, figure, net_label, per_seed, spread_note, vega_spec
 
 EXPERIMENT = "gradient_flow"
 WIDTH = "page"
@@ -27,7 +27,13 @@ def draw(result, theme: Theme):
     norm = matplotlib.colors.Normalize(0, last)
     for ax, name in zip(axes[0], nets):
         s = result.data["training"][name]
-        for epoch, norms in zip(s["epoch"], s["norms"]):
+        runs = per_seed(result, "training", name, "norms")
+        for k, (epoch, norms) in enumerate(zip(s["epoch"], s["norms"])):
+            seeds = band([run[k] for run in runs if k < len(run)])
+            if seeds:  # mean over seeds, lowest to highest shaded
+                norms = seeds[0]
+                ax.fill_between(range(1, len(norms) + 1), seeds[1], seeds[2], color=cmap(norm(epoch)),
+                                alpha=0.12, linewidth=0)
             ax.plot(range(1, len(norms) + 1), norms, color=cmap(norm(epoch)), linewidth=1.2)
         ax.set_yscale("log")
         # plain numbers on a log axis that may span less than a decade
@@ -50,7 +56,7 @@ def caption(result) -> str:
     epochs = result.metrics["trained"][p]["epochs"]
     return (f"Gradient norm of each 3×3 convolution on one fixed batch of training images, at "
             f"initialization (dark) and after each of {epochs} epochs of training (light), for the "
-            f"{net_label(p)} and {net_label(r)} networks (log scale).")
+            f"{net_label(p)} and {net_label(r)} networks (log scale)." + spread_note(result))
 
 
 def alt(result) -> str:
@@ -68,9 +74,12 @@ def chart(result):
     for name in _nets(result):
         s = result.data["training"][name]
         kind = "plain" if name.startswith("plain") else "residual"
-        for epoch, step, norms in zip(s["epoch"], s["step"], s["norms"]):
-            rows += [{"network": kind, "epoch": epoch, "step": step, "layer": i + 1, "norm": v}
-                     for i, v in enumerate(norms) if v is not None and v > 0]
+        runs = per_seed(result, "training", name, "norms")
+        for k, (epoch, step, norms) in enumerate(zip(s["epoch"], s["step"], s["norms"])):
+            mean, lo, hi = band([run[k] for run in runs if k < len(run)]) or (norms, norms, norms)
+            rows += [{"network": kind, "epoch": epoch, "step": step, "layer": i + 1, "norm": v,
+                      "lo": a, "hi": z}
+                     for i, (v, a, z) in enumerate(zip(mean, lo, hi)) if v is not None and v > 0]
     steps = sorted({r["step"] for r in rows}) or [0]
     stride = steps[1] - steps[0] if len(steps) > 1 else 1  # probes sit at epoch ends
     norms = [r["norm"] for r in rows] or [1.0]
@@ -80,16 +89,24 @@ def chart(result):
                  "bind": {"input": "range", "min": 0, "max": steps[-1], "step": stride,
                           "name": "after SGD step "}}],
         transform=[{"filter": "datum.step == step"}],
-        mark={"type": "line", "point": True},
         encoding={
             "x": {"field": "layer", "type": "quantitative", "title": "layer (input → output)",
                   "axis": {"tickMinStep": 1, "format": "d"}},
-            # fixed axis: moving the slider shows the norms change, not the axis
-            "y": {"field": "norm", "type": "quantitative", "title": "gradient norm",
-                  "scale": {"type": "log", "domain": [min(norms), max(norms)]}},
             "color": {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]}},
-            "tooltip": [{"field": "network"}, {"field": "layer"}, {"field": "step", "title": "SGD step"},
-                        {"field": "epoch"}, {"field": "norm", "format": ".3g"}],
         },
+        layer=[
+            {"mark": {"type": "area", "opacity": 0.15},  # lowest to highest seed
+             "encoding": {"y": {"field": "lo", "type": "quantitative", "scale": {"type": "log"}},
+                          "y2": {"field": "hi"}}},
+            {"mark": {"type": "line", "point": True},
+             "encoding": {
+                 # fixed axis: moving the slider shows the norms change, not the axis
+                 "y": {"field": "norm", "type": "quantitative", "title": "gradient norm",
+                       "scale": {"type": "log", "domain": [min(norms), max(norms)]}},
+                 "tooltip": [{"field": "network"}, {"field": "layer"}, {"field": "step", "title": "SGD step"},
+                             {"field": "epoch"}, {"field": "norm", "title": "norm (mean)", "format": ".3g"},
+                             {"field": "lo", "title": "lowest seed", "format": ".3g"},
+                             {"field": "hi", "title": "highest seed", "format": ".3g"}]}},
+        ],
         height=260,
     )

@@ -1,7 +1,7 @@
 """layer_responses: std of each 3x3 layer's response, in layer order and sorted (He et al. Fig. 7)."""
 from __future__ import annotations
 
-from figures.plotstyle import Theme, figure, legend, net_label, vega_spec
+from figures.plotstyle import Theme, band, figure, legend, net_label, per_seed, spread_note, vega_spec
 
 EXPERIMENT = "layer_responses"
 WIDTH = "page"
@@ -25,6 +25,12 @@ def draw(result, theme: Theme):
         style = _style(theme, name, depths)
         ordered = [float("nan") if v is None else v for v in result.data["std"][name]]
         ranked = result.data["sorted"][name]
+        for ax, key in ((axes[0][0], "std"), (axes[0][1], "sorted")):
+            seeds = band(per_seed(result, key, name))
+            if seeds:  # mean over seeds, lowest to highest shaded
+                ax.fill_between(range(1, len(seeds[0]) + 1), seeds[1], seeds[2], color=style["color"],
+                                alpha=0.15, linewidth=0)
+                ordered, ranked = (seeds[0], ranked) if key == "std" else (ordered, seeds[0])
         axes[0][0].plot(range(1, len(ordered) + 1), ordered, label=net_label(name), **style)
         axes[0][1].plot(range(1, len(ranked) + 1), ranked, **style)
     axes[0][0].set_title("in layer order", fontsize=9)
@@ -41,7 +47,8 @@ def caption(result) -> str:
             f"normalization, before the ReLU and before the addition) over {result.data['n_images']:,} "
             f"test images, for trained plain and residual networks of "
             f"{' and '.join(str(d) for d in result.data['depths'])} layers, in the order of the "
-            f"layers and sorted from largest to smallest (the interactive chart switches between them). Compare He et al. 2015, Fig. 7.")
+            f"layers and sorted from largest to smallest (the interactive chart switches between them). Compare He et al. 2015, Fig. 7."
+            + spread_note(result))
 
 
 def alt(result) -> str:
@@ -58,26 +65,36 @@ def chart(result):
     for name in _nets(result):
         kind = "plain" if name.startswith("plain") else "residual"
         depth = int(name.removeprefix("plain").removeprefix("resnet"))
-        values = [(i + 1, v) for i, v in enumerate(result.data["std"][name]) if v is not None]
-        ranks = {i: r + 1 for r, (i, _) in enumerate(sorted(values, key=lambda t: -t[1]))}
+        std = result.data["std"][name]
+        mean, lo, hi = band(per_seed(result, "std", name)) or (std, std, std)
+        values = [(i + 1, v, a, z) for i, (v, a, z) in enumerate(zip(mean, lo, hi)) if v is not None and v == v]
+        ranks = {i: r + 1 for r, (i, *_) in enumerate(sorted(values, key=lambda t: -t[1]))}
         rows += [{"network": kind, "depth": depth, "net": net_label(name), "layer": i, "rank": ranks[i],
-                  "std": v} for i, v in values]
+                  "std": v, "lo": a, "hi": z} for i, v, a, z in values]
     return vega_spec(
         rows,
         params=[{"name": "order", "value": "layer",
                  "bind": {"input": "radio", "options": ["layer", "rank"],
                           "labels": ["layer order", "sorted"], "name": "x axis: "}}],
         transform=[{"calculate": "order == 'rank' ? datum.rank : datum.layer", "as": "x"}],
-        mark={"type": "line", "point": {"size": 12}},
         encoding={
             "x": {"field": "x", "type": "quantitative", "title": "layer index (or rank when sorted)",
                   "axis": {"tickMinStep": 1, "format": "d"}},
-            "y": {"field": "std", "type": "quantitative", "title": "std of the response"},
             "color": {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]}},
-            "strokeDash": {"field": "depth", "type": "ordinal", "title": "layers"},
             "detail": {"field": "net"},
-            "tooltip": [{"field": "net", "title": "network"}, {"field": "layer"}, {"field": "rank"},
-                        {"field": "std", "format": ".3f"}],
         },
+        layer=[
+            {"mark": {"type": "area", "opacity": 0.15},  # lowest to highest seed, in layer order
+             "transform": [{"filter": "order == 'layer'"}],
+             "encoding": {"y": {"field": "lo", "type": "quantitative"}, "y2": {"field": "hi"}}},
+            {"mark": {"type": "line", "point": {"size": 12}},
+             "encoding": {
+                 "y": {"field": "std", "type": "quantitative", "title": "std of the response"},
+                 "strokeDash": {"field": "depth", "type": "ordinal", "title": "layers"},
+                 "tooltip": [{"field": "net", "title": "network"}, {"field": "layer"}, {"field": "rank"},
+                             {"field": "std", "title": "std (mean)", "format": ".3f"},
+                             {"field": "lo", "title": "lowest seed", "format": ".3f"},
+                             {"field": "hi", "title": "highest seed", "format": ".3f"}]}},
+        ],
         height=260,
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from matplotlib.ticker import MaxNLocator
 
-from figures.plotstyle import Theme, figure, legend, net_label, pct, vega_spec
+from figures.plotstyle import Theme, band, figure, legend, net_label, pct, per_seed, spread_note, vega_spec
 
 EXPERIMENT = "lesion"
 WIDTH = "page"
@@ -26,6 +26,10 @@ def draw(result, theme: Theme):
     for name in _nets(result):
         colour = theme.plain if name.startswith("plain") else theme.residual
         errs = [100 * e for e in result.data["errors"][name]]
+        seeds = band(per_seed(result, "errors", name), scale=100)
+        if seeds:  # mean over seeds, lowest to highest shaded
+            errs = seeds[0]
+            ax.fill_between(range(1, n + 1), seeds[1], seeds[2], color=colour, alpha=0.18, linewidth=0)
         ax.plot(range(1, n + 1), errs, color=colour, marker="o", markersize=3, label=net_label(name))
         ax.axhline(100 * result.data["baseline"][name], color=colour, linestyle="--", linewidth=0.9)
     for x in _downsampling(result):
@@ -46,7 +50,7 @@ def caption(result) -> str:
     return (f"Test error of the trained {net_label(r)} and {net_label(p)} networks after deleting one "
             f"block at a time (a block is replaced by its shortcut), on "
             f"{result.metrics['summary']['n_images']:,} test images. Dashed lines: the intact networks. "
-            f"Compare Veit et al. 2016, Fig. 3.")
+            f"Compare Veit et al. 2016, Fig. 3." + spread_note(result))
 
 
 def alt(result) -> str:
@@ -66,9 +70,11 @@ def chart(result):
     for name in _nets(result):
         kind = "plain" if name.startswith("plain") else "residual"
         base = result.data["baseline"][name]
+        errors = result.data["errors"][name]
+        mean, lo, hi = band(per_seed(result, "errors", name)) or (errors, errors, errors)
         rows += [{"network": kind, "block": i + 1, "name": b, "error": e, "intact": base,
-                  "increase": e - base}
-                 for i, (b, e) in enumerate(zip(result.data["blocks"], result.data["errors"][name]))]
+                  "increase": e - base, "lo": a, "hi": z}
+                 for i, (b, e, a, z) in enumerate(zip(result.data["blocks"], mean, lo, hi))]
     colour = {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]}}
     x = {"field": "block", "type": "quantitative", "title": "deleted block (input → output)",
          "axis": {"tickMinStep": 1, "format": "d"}}
@@ -80,6 +86,8 @@ def chart(result):
     return vega_spec(
         rows, height=280,
         layer=[
+            {"mark": {"type": "area", "opacity": 0.18},  # lowest to highest seed
+             "encoding": {"x": x, "y": {**y, "field": "lo"}, "y2": {"field": "hi"}, "color": colour}},
             {"mark": "line", "encoding": {"x": x, "y": y, "color": colour}},
             {"mark": {"type": "point", "filled": True, "size": 40}, "params": [pick],
              "encoding": {"x": x, "y": y, "color": colour,

@@ -93,8 +93,8 @@ ONE_FIELD = re.compile(r"\{[^{}]*\}|%[-+ #0]*\d*(?:\.\d+)?[diouxXeEfFgG]")
 def formatted(spec: str, text: str, args: tuple) -> str:
     """What a format string made of a stored number (`"{:.2f}".format(value(...))`) is
     marked with that number's source, like result(fmt=); any other format stays plain."""
-    if len(args) != 1 or not isinstance(args[0], _Sourced) or not ONE_FIELD.fullmatch(spec):
-        return text
+    if len(args) != 1 or not getattr(args[0], "_source", None) or not ONE_FIELD.fullmatch(spec):
+        return text  # a marked number, or a Seeds (sitegen.render.measured): formats as its mean
     return mark(text, *args[0]._source, derived=args[0]._derived)
 
 
@@ -134,6 +134,10 @@ def unwrap(p: Any) -> Any:
 def describe(path: list[str], networks: set[str]) -> tuple[str, str]:
     """(what the number is, the network it belongs to or "") from its key path:
     resnet56/test_error -> ("the test error", "resnet56"); depths/1 -> ("item 2 of depths", "")."""
+    if "seed" in path[:-1]:  # one seed's value of a number measured on several
+        i = path.index("seed")
+        what, net = describe(path[:i], networks)
+        return f"seed {path[i + 1]}'s value of {what.removeprefix('the ')}", net
     net = next((p for p in path if p in networks), "")
     words = [p for p in path if p != net and not p.isdigit()]
     what = "the " + (words[-1].replace("_", " ") if words else "value")
@@ -159,14 +163,39 @@ def sources(bodies: list[str], store, profile: str, figures: list[dict]) -> dict
             "profile": prov.get("profile", profile), "device": prov.get("device", ""),
             "precision": prov.get("precision", ""), "data": prov.get("data", ""),
             "trained": {n: t for n, t in trained.items()},
+            "seeds": list(prov.get("seeds") or [prov.get("seed") or 0]),
             "figures": [{"href": f"#{f['anchor']}", "text": f"Figure {f['number']}"} for f in figures
                         if f["provenance"].get("experiment") == exp],
             "provenance": f"#prov-{exp}",
         }
         for where in sorted(wanted[exp]):
-            what, net = describe(where.split("/"), {n for n in nets if re.search(r"\d$", n)})
-            numbers[f"{exp}/{where}"] = {"what": what, "network": net, "label": net_label(net) if net else ""}
+            parts = where.split("/")
+            what, net = describe(parts, {n for n in nets if re.search(r"\d$", n)})
+            card = {"what": what, "network": net, "label": net_label(net) if net else ""}
+            numbers[f"{exp}/{where}"] = {**card, **_seeds_and_quotes(stored, parts)}
     return {"experiments": experiments, "numbers": numbers}
+
+
+def _seeds_and_quotes(stored, parts: list[str]) -> dict:
+    """What a card adds for a number measured on several seeds (n, mean, sd and every
+    seed's value) or quoted from a paper (its own source, from the result's `quoted`)."""
+    from figures.spread import is_spread
+
+    if stored is None:
+        return {}
+    quoted = stored.data.get("quoted") if isinstance(stored.data.get("quoted"), dict) else {}
+    if parts and parts[-1] in quoted:
+        return {"quoted": str(quoted[parts[-1]])}
+    at = parts[:parts.index("seed")] if "seed" in parts else parts  # one seed's value of a spread
+    try:
+        node = stored.get(*at)
+    except KeyError:
+        return {}
+    if not is_spread(node):
+        return {}
+    return {"seeds": [{"seed": s, "value": v} for s, v in zip(node["seeds"], node["values"])],
+            "n": node["n"], "mean": node["mean"], "sd": node["sd"],
+            "seed": int(parts[-1]) if "seed" in parts and parts[-1].isdigit() else None}
 
 
 def provenance_entries(src: dict) -> list[dict]:

@@ -13,8 +13,10 @@ from typing import Any
 
 from figures.store import ResultStore, StoredResult
 
+from figures.spread import is_spread
+
 from ..errors import BuildError
-from . import numbers
+from . import measured, numbers
 
 WIDTHS = ("body", "page", "screen")
 # one replacement field, {} or {0}, with a plain format spec: no attribute or index
@@ -96,6 +98,8 @@ class ResultsView:
         """One value to print: a group of values would print as Python's repr."""
         v = self.value(experiment, *path)
         where = "/".join([experiment, *map(str, path)])
+        if is_spread(v):  # measured once per seed: its summary prints
+            return v
         if isinstance(v, dict):
             raise BuildError(f"result {where} is a group of values, not one; name one of: "
                              f"{', '.join(sorted(v)) or '(none)'}")
@@ -108,15 +112,20 @@ class ResultsView:
         """The functions a chapter may call."""
 
         # what they print carries its source (sitegen.render.numbers): the page shows it on a card
-        def result(experiment: str, *path: Any, fmt: str | None = None) -> Any:
+        def result(experiment: str, *path: Any, fmt: str | None = None, spread: bool = True) -> Any:
             path = tuple(numbers.unwrap(p) for p in path)
             raw = self.number(experiment, *path)
+            if is_spread(raw):  # mean ± sd over the seeds (spread=False: the mean alone)
+                if fmt is not None:
+                    check_format(fmt)
+                text = measured.Seeds(raw).text(fmt, with_spread=bool(spread))
+                return numbers.mark(text, experiment, path)
             text = format_value(raw, fmt)
             return numbers.mark(text, experiment, path) if numbers.is_number(raw) else text
 
         def value(experiment: str, *path: Any) -> Any:  # a number, for claims and arithmetic
             path = tuple(numbers.unwrap(p) for p in path)
-            return numbers.sourced(self.value(experiment, *path), experiment, path)
+            return measured.wrap(self.value(experiment, *path), experiment, path)
 
         def figure(name: str, width: str | None = None) -> str:
             if name not in known_figures:
@@ -129,5 +138,9 @@ class ResultsView:
         return {"result": result, "value": value, "figure": figure}
 
     def claim_helpers(self) -> dict[str, Any]:
-        """Claims compare raw values: result() and value() alike."""
-        return {"result": self.value, "value": self.value}
+        """Claims compare raw values, result() and value() alike; a number measured on
+        several seeds is a measured.Seeds, whose comparisons hold only beyond the noise."""
+        def raw(experiment: str, *path: Any) -> Any:
+            return measured.wrap(self.value(experiment, *path), experiment, path, mark=False)
+
+        return {"result": raw, "value": raw}

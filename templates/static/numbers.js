@@ -28,9 +28,26 @@
       esc(n.what) + (n.label ? " of " + esc(n.label) : "") + ".</p>";
     var where = "<p>Experiment <code>" + esc(name) + "</code>, key <code>" + esc(path.split("/").join(" › ")) +
       "</code>; " + esc(exp.profile) + " profile, " + esc(exp.device) + (exp.precision ? ", " + esc(exp.precision) : "") + ".</p>";
+    if (n.quoted) {  // a paper's number: its own source, not our runs
+      return "<p><strong>" + esc(el.textContent) + "</strong> is quoted from " + esc(n.quoted) +
+        ", not measured by us.</p>" + '<p class="card-links">' + links(exp).join(" · ") + "</p>";
+    }
     var trained = n.network && exp.trained[n.network] ?
       "<p>" + esc(n.label) + " trained " + esc(exp.trained[n.network]) + ".</p>" : "";
-    return head + where + trained + '<p class="card-links">' + links(exp).join(" · ") + "</p>";
+    return head + where + seeds(n, exp) + trained + '<p class="card-links">' + links(exp).join(" · ") + "</p>";
+  };
+
+  // a number measured on several seeds: n, the spread's meaning and every seed's value
+  function seeds(n, exp) {
+    if (!n.seeds) {  // one training run: say so, a single seed has no spread to show
+      var one = exp.seeds || [];
+      return one.length === 1 ? "<p>From the networks trained from seed " + esc(one[0]) +
+        " (n = 1): no spread across seeds.</p>" : "";
+    }
+    var fmt = function (v) { return v === null ? "–" : Number(v).toPrecision(3); };
+    var each = n.seeds.map(function (s) { return "seed " + esc(s.seed) + ": " + esc(fmt(s.value)); });
+    return "<p>" + (n.seed !== null ? "One seed's value; over n = " : "Mean ± standard deviation over n = ") +
+      esc(n.n) + " seeds (" + each.join(", ") + ").</p>";
   };
 
   window.numberTarget = function (el) {  // where Enter on a focused number goes

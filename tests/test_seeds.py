@@ -1,0 +1,106 @@
+"""Seeds as a dimension: results merged over seeds, numbers that carry their spread,
+and claims that must hold beyond the noise (figures.spread, sitegen.render.measured)."""
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+import build as cli
+from figures import spread
+from sitegen.render import measured
+
+
+def test_merge_keeps_what_the_seeds_agree_on_and_summarises_the_rest():
+    runs = [{"params": 270, "err": 0.10, "curve": [0.5, 0.2], "best": "a"},
+            {"params": 270, "err": 0.12, "curve": [0.5, 0.3], "best": "b"},
+            {"params": 270, "err": 0.14, "curve": [0.5, 0.1], "best": "a"}]
+    out = spread.merge(runs, [0, 1, 2])
+    assert out["params"] == 270 and out["curve"][0] == 0.5
+    err = out["err"]
+    assert spread.is_spread(err) and err["n"] == 3 and err["seeds"] == [0, 1, 2]
+    assert err["values"] == [0.10, 0.12, 0.14] and (err["min"], err["max"]) == (0.10, 0.14)
+    assert err["mean"] == pytest.approx(0.12) and err["sd"] == pytest.approx(0.02)  # sample sd
+    assert out["curve"][1]["values"] == [0.2, 0.3, 0.1]
+    assert out["best"] == ["a", "b", "a"]  # text that differs: every seed's
+    assert spread.means(out)["err"] == pytest.approx(0.12)
+
+
+def test_a_diverged_seed_is_kept_but_not_averaged():
+    s = spread.summarize([0.2, None, 0.4], [0, 1, 2])
+    assert s["n"] == 2 and s["mean"] == pytest.approx(0.3) and s["values"] == [0.2, None, 0.4]
+
+
+@pytest.mark.parametrize("a, b, sign, expected", [
+    ([0.10, 0.11, 0.12], [0.20, 0.21, 0.22], -1, (True, True)),    # far apart: beyond the noise
+    ([0.153, 0.150, 0.156], [0.154, 0.149, 0.158], -1, (True, False)),  # 0.04 points apart: noise
+    ([0.153, 0.150, 0.156], [0.154, 0.149, 0.158], +1, (False, False)),  # wrong on the means too
+])
+def test_the_rule_is_twice_the_standard_error_of_the_difference(a, b, sign, expected):
+    sa, sb = spread.summarize(a, [0, 1, 2]), spread.summarize(b, [0, 1, 2])
+    assert spread.beyond_noise(sa, sb, sign) == expected
+    se = math.sqrt(sa["sd"] ** 2 / 3 + sb["sd"] ** 2 / 3)
+    assert spread.standard_error(sa, sb) == pytest.approx(se)
+
+
+def test_one_seed_on_each_side_compares_the_values():
+    one = spread.summarize([0.3], [0])
+    assert spread.beyond_noise(one, 0.2, +1) == (True, True)
+    assert spread.beyond_noise(one, 0.4, +1) == (False, False)
+
+
+def test_seeds_do_arithmetic_seed_by_seed_and_compare_beyond_the_noise():
+    a = measured.Seeds(spread.summarize([1.0, 2.0, 3.0], [0, 1, 2]), ("x", ("a",)))
+    b = measured.Seeds(spread.summarize([2.0, 2.0, 5.0], [0, 1, 2]), ("x", ("b",)))
+    diff = b - a
+    assert [float(v) for v in diff] == [1.0, 0.0, 2.0] and diff.mean == pytest.approx(1.0)
+    assert [float(v) for v in 10 * a] == [10.0, 20.0, 30.0]
+    assert [float(v) for v in 6 / a] == [6.0, 3.0, 2.0]
+    assert len(a) == 3 and float(a[1]) == 2.0 and a.seeds == (0, 1, 2)
+    with measured.noted() as notes:
+        assert not (b > a)      # true on the means (3 > 2), inside the noise
+        assert (10 * b > a) and (a < 100)
+    assert len(notes) == 1 and "x/b" in notes[0] and "x/a" in notes[0] and "n = 3" in notes[0]
+    with pytest.raises(ValueError, match="seeds"):
+        a + measured.Seeds(spread.summarize([1.0, 2.0], [0, 1]))
+    assert "{:.1f}".format(a) == "2.0"  # a format prints the mean
+    assert "± " in str(a) and "result-number" in str(a)  # printed: the summary, marked
+
+
+CHAPTER = """\
+---
+title: Timing
+claims:
+  - result("depth_sweep", "resnet8", "train_seconds") > 0
+  - result("depth_sweep", "resnet8", "train_seconds") {op} result("depth_sweep", "resnet8", "train_seconds") - {margin}
+---
+
+ResNet-8 trained for {{{{ result("depth_sweep", "resnet8", "train_seconds", fmt="{{:.3f}}") }}}} s,
+{{{{ result("depth_sweep", "resnet8", "train_seconds", fmt="{{:.3f}}", spread=False) }}}} s on average;
+seeds {{{{ value("depth_sweep", "resnet8", "train_seconds").seeds | join(", ") }}}}.
+"""
+
+
+@pytest.mark.parametrize("margin, ok", [("1e6", True), ("1e-9", False)])
+def test_a_claim_true_on_the_means_but_inside_the_noise_fails_the_build(project_root, capsys, margin, ok):
+    """The quick profile trains every network from two seeds; a network's training time
+    differs between any two runs, so it always has a spread to be inside of."""
+    from figures.experiments.profiles import SEEDS
+
+    assert len(SEEDS["quick"]) >= 2
+    chapter = project_root / "content" / "03-timing.md"
+    chapter.write_text(CHAPTER.format(op=">", margin=margin))
+    code = cli.main(["--root", str(project_root), "-q", "build"])
+    err = capsys.readouterr().err.strip()
+    if ok:
+        assert code == 0, err
+        html = (project_root / "site" / "index.html").read_text()
+        text = re.sub(r"<[^>]+>", "", html)
+        assert re.search(r"ResNet-8 trained for \d+\.\d{3} ± \d+\.\d{3} s,\s+\d+\.\d{3} s on average", text)
+        assert re.search(r"seeds 0, 1", text)
+    else:
+        assert code == 1 and len(err.splitlines()) == 1, err
+        assert "03-timing.md:5: claim holds on the means but not beyond the noise" in err, err
+        # both summaries, each with its n and seeds
+        assert err.count("n = 2, seeds 0, 1") == 2, err

@@ -233,7 +233,8 @@ def test_manifest_of_committed_weights_matches_the_files():
     for fname, entry in manifest.items():
         assert weights.file_sha256(weights.ROOT / fname) == entry["sha256"], fname
         assert fname == weights.file_name(entry["name"], entry["key"])
-    assert sum(e["bytes"] for e in manifest.values()) <= 25 * 2**20  # the whole set: <= 25 MB
+    # the whole set: about 1 MB a network, 11 networks x 3 seeds for cifar10-10ep
+    assert sum(e["bytes"] for e in manifest.values()) <= 40 * 2**20
     json.dumps(manifest)
 
 

@@ -118,6 +118,45 @@ def _images_per_second(manifest: dict) -> dict[str, float]:
     return rates
 
 
+def report(profile: str, store: WeightStore | None = None, root: Path = REPO) -> str:
+    """A Markdown table, a row per network and seed and a row of each network's mean ± sd:
+    final training and test error, wall time, speed, precision and processor, and He et
+    al.'s Table 6 number where there is one (the campaign's closing note)."""
+    from figures.experiments.depth_sweep import PAPER_TEST_ERROR
+    from figures.spread import summarize
+
+    store = store or profile_store(profile, root)
+    manifest = store.manifest()
+    lines = ["| network | seed | train err | test err | wall | img/s | precision | CPU | paper test |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    by_name: dict[str, list[NetworkState]] = {}
+    for s in plan(profile, store, root):
+        by_name.setdefault(s.name, []).append(s)
+    for name, states in by_name.items():
+        paper = f"{100 * PAPER_TEST_ERROR[name]:.2f} %" if name in PAPER_TEST_ERROR else "–"
+        finals = []
+        for s in states:
+            e = manifest.get(file_name(name, s.key)) if s.state == "trained" else None
+            if e is None:
+                lines.append(f"| {name} | {s.seed} | {s.state} | | | | | | {paper} |")
+                continue
+            final = e.get("final") or {}
+            finals.append((final.get("train_error"), final.get("test_error")))
+            lines.append(f"| {name} | {s.seed} | {_pct(final.get('train_error'))} | {_pct(final.get('test_error'))} "
+                         f"| {e.get('train_seconds', 0) / 60:.0f} min | {e.get('images_per_second', 0):.0f} "
+                         f"| {'/'.join(e.get('precision', []))} | {'; '.join(e.get('hosts', []))} | {paper} |")
+        if len(finals) > 1:
+            seeds = list(range(len(finals)))
+            tr, te = (summarize([f[i] for f in finals], seeds) for i in (0, 1))
+            lines.append(f"| **{name}** | mean ± sd (n = {len(finals)}) | {_pct(tr['mean'])} ± {_pct(tr['sd'])} "
+                         f"| {_pct(te['mean'])} ± {_pct(te['sd'])} | | | | | {paper} |")
+    return "\n".join(lines)
+
+
+def _pct(v) -> str:
+    return "–" if v is None else f"{100 * v:.1f} %"
+
+
 def profile_store(profile: str, root: Path = REPO) -> WeightStore:
     """Where `profile`'s networks are kept: the committed weights, or for synthetic data
     (the quick profile) the project's model cache, as figures.experiments.trained decides."""

@@ -247,3 +247,18 @@ def test_train_list_names_every_network_of_the_profile(capsys):
         (n, seed) for n in NETWORKS["cifar10-10ep"] for seed in SEEDS["cifar10-10ep"]]
     assert SEEDS["cifar10-10ep"] == [0, 1, 2]
     assert all(line.split()[5].rstrip(":") in ("trained", "missing", "stale", "partial") for line in lines)
+
+
+def test_train_report_has_a_row_per_network_and_seed(capsys):
+    """The campaign's table: every network and seed, trained or not, and He et al.'s number."""
+    import build as cli
+
+    assert cli.main(["train", "--report", "--profile", "cifar10-10ep"]) == 0
+    rows = [r.split("|")[1:-1] for r in capsys.readouterr().out.splitlines()[2:]]
+    seeded = [(r[0].strip(), r[1].strip()) for r in rows if r[1].strip().isdigit()]
+    assert seeded == [(n, str(s)) for n in NETWORKS["cifar10-10ep"] for s in SEEDS["cifar10-10ep"]]
+    from figures.experiments.depth_sweep import PAPER_TEST_ERROR  # He et al. 2015, Table 6
+
+    resnet56 = [r for r in rows if r[0].strip() == "resnet56"]
+    assert all(r[-1].strip() == f"{100 * PAPER_TEST_ERROR['resnet56']:.2f} %" for r in resnet56)
+    assert all("mean ± sd (n = " in r[1] for r in rows if r[0].startswith(" **"))

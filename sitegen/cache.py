@@ -39,17 +39,18 @@ def source(*items: str | Path) -> str:
     folder (its .py files) by path. Content only, so a checkout elsewhere hits the same."""
     parts = []
     for item in items:
-        if isinstance(item, Path):
-            base, files = item.parent, sorted(item.rglob("*.py")) if item.is_dir() else [item]
+        if isinstance(item, Path):  # named by its last part: where the checkout lies is no part of the key
+            label, base, files = item.name, item.parent, sorted(item.rglob("*.py")) if item.is_dir() else [item]
         else:
             spec = importlib.util.find_spec(item)
             if spec is None or spec.origin is None:
                 raise ModuleNotFoundError(f"module {item} not found")
             origin = Path(spec.origin)
+            label = item
             base, files = origin.parent, sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
         for f in files:
             if "__pycache__" not in f.parts:
-                parts.append([str(item), f.relative_to(base).as_posix(), sha256(f.read_bytes())])
+                parts.append([label, f.relative_to(base).as_posix(), sha256(f.read_bytes())])
     return key(parts)
 
 

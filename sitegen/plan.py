@@ -39,7 +39,11 @@ class Plan:
 
 def registration(cache_root: Path) -> dict[str, dict]:
     """figures.runner.registration() of every experiment, cached by the sources it depends on."""
-    digest = key([[str(p), p.read_bytes().decode("utf-8", "replace")] for p in source_files()])
+    # named from their `figures` folder on (not where the checkout lies); plot modules
+    # register nothing, so editing one imports no experiment
+    named = [("/".join(p.parts[len(p.parts) - 1 - p.parts[::-1].index("figures"):]), p) for p in source_files()]
+    digest = key([[name, p.read_bytes().decode("utf-8", "replace")] for name, p in named
+                  if not name.startswith("figures/plots/")])
 
     def register() -> dict:
         from figures import runner

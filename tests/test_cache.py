@@ -133,3 +133,15 @@ def test_estimate_counts_networks_missing_from_the_model_cache(tmp_path):
     assert runner.train_seconds(store, {"exp_x": {}}, "cpu") == {"resnet20": 30.0, "plain20": 40.0}
     (models / "resnet20-bbbbbbbbbbbb1234.pt").unlink()
     assert runner.untrained(made, models) == ["plain20", "resnet20"]
+
+
+def test_the_hash_of_a_folder_of_code_does_not_depend_on_where_it_lies(tmp_path):
+    from sitegen.cache import source
+
+    for where in ("a/pkg", "b/c/pkg"):
+        (tmp_path / where).mkdir(parents=True)
+        (tmp_path / where / "m.py").write_text("x = 1\n")
+    assert source(tmp_path / "a/pkg") == source(tmp_path / "b/c/pkg")  # a moved checkout hits its caches
+    assert source(tmp_path / "a/pkg" / "m.py") == source(tmp_path / "b/c/pkg" / "m.py")
+    (tmp_path / "b/c/pkg/m.py").write_text("x = 2\n")
+    assert source(tmp_path / "a/pkg") != source(tmp_path / "b/c/pkg")

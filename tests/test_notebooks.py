@@ -139,3 +139,34 @@ def test_bad_notebook_is_one_line_and_keeps_the_site(nb_project, tmp_path, break
         run = subprocess.run([sys.executable, str(REPO / "build.py"), "--root", str(root), "-q", "build"],
                              capture_output=True, text=True)
         assert run.returncode == 1 and run.stderr.strip() == f"error: {err.value}"
+
+
+def test_a_notebook_reruns_only_when_a_file_it_imports_or_reads_changes(tmp_path):
+    folder = tmp_path / "content" / "notebooks"
+    folder.mkdir(parents=True)
+    (folder / "helper.py").write_text("WORD = 'first'\n")
+    (folder / "numbers.txt").write_text("1 2 3\n")
+    (folder / "unrelated.py").write_text("X = 1\n")
+    path = folder / "deps.ipynb"
+    nbformat.write(tiny_notebook("import figures.config\nimport helper\n"
+                                 "print(helper.WORD, open('numbers.txt').read().split())"), str(path))
+    log: list[str] = []
+
+    def run() -> str:
+        nb = notebooks.executed(path, tmp_path / ".cache", log.append, tmp_path)
+        return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+    assert run() == "first ['1', '2', '3']\n" and len(log) == 1
+    deps = json.loads(next((tmp_path / ".cache" / "notebooks").glob("deps-*")).read_text())["deps"]
+    assert {"repo:figures/config.py", "repo:figures/__init__.py", "project:content/notebooks/helper.py",
+            "project:content/notebooks/numbers.txt"} <= set(deps)
+    assert not any(n.split(":", 1)[1].startswith("/") or ".venv" in n for n in deps)  # relative, no installed code
+    assert "project:content/notebooks/unrelated.py" not in deps
+    (folder / "unrelated.py").write_text("X = 2\n")
+    assert run() == "first ['1', '2', '3']\n" and len(log) == 1  # a file it never touched: cached
+    (folder / "helper.py").write_text("WORD = 'second'\n")
+    assert run() == "second ['1', '2', '3']\n" and len(log) == 2  # a module it imports
+    (folder / "numbers.txt").write_text("4\n")
+    assert run() == "second ['4']\n" and len(log) == 3  # a file it reads
+    nb = notebooks.executed(path, tmp_path / ".cache", log.append, tmp_path)
+    assert [c.execution_count for c in nb.cells if c.cell_type == "code"] == [1]  # the hidden probes are not counted

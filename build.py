@@ -333,8 +333,12 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted; the previous site and stored results are unchanged", file=sys.stderr)
         return 130
     except Exception as e:
-        return report_bug(e, args)
+        from sitegen.environment import not_a_bug  # a closed pipe (`| head -1`), a package this Python lacks
+        status = not_a_bug(e)
+        return report_bug(e, args) if status is None else status
 
 
 if __name__ == "__main__":
+    from sitegen.environment import use_project_python
+    use_project_python()  # the python on PATH lacks torch: this checkout's .venv runs it
     sys.exit(main())

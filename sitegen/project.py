@@ -83,11 +83,32 @@ class Project:
         for p in self.content.iterdir():
             if p.suffix not in (".md", ".ipynb") or p.name.startswith(".") or not p.is_file() or p.resolve() == slides:
                 continue
+            self.refuse_outside(p, "chapter")
             if not CHAPTER_NAME.match(p.name):
                 raise BuildError(f"a chapter file's name starts with its number, such as 08-{p.stem}{p.suffix} "
                                  f"(the number sets the order); rename it or move it out of content/", p, 1)
             files.append(p)
         return sorted(files, key=lambda p: (int(CHAPTER_NAME.match(p.name).group(1)), p.name))
+
+    def inside(self, path: Path) -> bool:
+        """Does `path`, its links followed, lie inside the project?"""
+        return Path(path).resolve().is_relative_to(self.root.resolve())
+
+    def refuse_outside(self, path: Path, what: str, file: Path | None = None, line: int | None = None) -> None:
+        """Nothing from outside the project reaches site/: a link that leads out is an error."""
+        if not self.inside(path):
+            raise BuildError(f"{what} {path.name} is a link to {Path(path).resolve()}, outside the project; "
+                             f"copy the file into the project instead", file or path, line or (None if file else 1))
+
+    def check_sources(self) -> None:
+        """The files site.yml names, the companion notebooks and the templates lie inside the project."""
+        for path, what in ((self.bibliography, "bibliography"), (self.csl, "citation style"),
+                           (self.content / self.config.slides, "slides file")):
+            if path.exists() or path.is_symlink():
+                self.refuse_outside(path, what)
+        for folder, what in ((self.content / self.config.notebooks, "notebook file"), (self.templates, "template file")):
+            for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+                self.refuse_outside(path, what)
 
     @property
     def bibliography(self) -> Path:

@@ -8,10 +8,16 @@ import shutil
 from pathlib import Path
 
 from . import publish
+from .errors import BuildError
 
 
-def write(site: Path, files: dict[str, bytes | Path]) -> Path:
-    """A staging folder holding `files`; removed again if writing fails."""
+def write(site: Path, files: dict[str, bytes | Path], root: Path | None = None) -> Path:
+    """A staging folder holding `files`; removed again if writing fails. A file to copy
+    must lie, its links followed, inside `root` (the project): nothing outside is published."""
+    for rel, data in files.items():
+        if root is not None and isinstance(data, Path) and not data.resolve().is_relative_to(root.resolve()):
+            raise BuildError(f"{data.name} is a link to {data.resolve()}, outside the project; it would be "
+                             f"published as site/{rel}: copy the file into the project instead", data)
     staged = publish.staging_dir(site)
     try:
         for rel, data in sorted(files.items()):

@@ -131,3 +131,17 @@ def append(path: Path, text: str) -> int:
     old = path.read_text(encoding="utf-8").rstrip("\n") + "\n\n"
     path.write_text(old + text, encoding="utf-8")
     return old.count("\n") + 1
+
+
+def refused(root: Path, capsys, before: dict, where: str, *expected: str, args: tuple = ()) -> str:
+    """The build fails with one line `error: ...<where>: ...` (where: a regex such as
+    `02-second\\.md:12`) that says each of `expected`, exit 1, and site/ is as it was."""
+    import re
+
+    code, err = cli_build(root, capsys, *args)
+    assert code == 1, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert re.match(rf"error: \S*{where}: ", err), err
+    assert all(e in err for e in expected), err
+    assert site_files(root) == before
+    return err

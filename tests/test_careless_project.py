@@ -17,19 +17,9 @@ from pathlib import Path
 import pytest
 
 import build as cli
-from conftest import REPO, append, cli_build, site_files
+from conftest import REPO, append, cli_build, refused, site_files
 
 RESULT = Path("figures/results/gradient_flow/quick/result.json")
-
-
-def refused(root, capsys, before, where, *expected, args=()):
-    code, err = cli_build(root, capsys, *args)
-    assert code == 1, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert re.match(rf"error: \S*{where}: ", err), err
-    assert all(e in err for e in expected), err
-    assert site_files(root) == before
-    return err
 
 
 # -- results -------------------------------------------------------------------------

@@ -20,6 +20,7 @@ def read(project: Project) -> tuple[list[Chapter], Deck | None]:
     """The chapters in reading order and the talk (None without a slides file), with the
     project's own experiments and plots on the search path."""
     use_project_modules(project.root)
+    project.check_sources()
     chs = chapters.load_chapters(project)
     path = project.content / project.config.slides
     return chs, slides.parse(path, set(plot_names())) if path.exists() else None

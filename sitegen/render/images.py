@@ -67,8 +67,12 @@ def _image(info: dict, caption: str, ch, line, project, theme_json) -> RenderedF
                          f'{{#fig:{info["label"]} alt="..."}}', ch.path, line)
     dark_src = info["attributes"].get("dark")
     dark = (ch.path.parent / dark_src).resolve() if dark_src else path.with_name(f"{path.stem}-dark{path.suffix}")
-    if dark_src and (not dark.is_file() or not dark.is_relative_to(project.root.resolve())):
+    if dark_src and not dark.is_file():
         raise BuildError(f"dark variant {dark_src!r} of figure {info['label']!r} not found", ch.path, line)
+    if (dark.exists() or dark.is_symlink()) and not dark.resolve().is_relative_to(project.root.resolve()):
+        raise BuildError(f"dark variant {dark_src or dark.name!r} of figure {info['label']!r} is outside the project "
+                         f"(a link to {dark.resolve()})", ch.path, line)
+    dark = dark.resolve()
     light = path.read_bytes()
     prov = {"source": str(path.relative_to(project.root.resolve()))}
     if dark.is_file():

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 # figures' author errors, (module, class): a module not imported yet raised none of them
+MAX_MESSAGE = 2000  # characters of a message, at most
 FIGURES_ERRORS = (("figures.config", "ConfigError"), ("figures.data", "DataError"), ("figures.train", "Divergence"))
 
 
@@ -31,8 +32,12 @@ class BuildError(Exception):
         where = ""
         if self.file:
             where = self.file + (f":{self.line}" if self.line else "") + ": "
-        # One line, whatever the underlying tool printed.
-        return where + " ".join(self.message.split())
+        # One line, whatever the underlying tool printed, and short: a value quoted in it
+        # may be huge (the middle goes, so that the hint at the end stays)
+        text = " ".join(self.message.split())
+        if len(text) > MAX_MESSAGE:
+            text = text[:MAX_MESSAGE // 2] + " [...] " + text[-MAX_MESSAGE // 4:]
+        return where + text
 
 
 def figures_error_types() -> tuple[type, ...]:

@@ -18,6 +18,7 @@ from .errors import BuildError
 FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*\n", re.S)
 ALLOWED_META = {"title", "slug", "description", "claims", "draft"}
 SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
+MAX_SIZE = 100_000  # values a YAML text may stand for, its aliases expanded
 
 
 def normalise(text: str) -> str:
@@ -77,7 +78,11 @@ def load(text: str, path: Path, first_line: int = 1, what: str = "YAML") -> Yaml
         loader = _Loader(text)  # its reader already refuses control characters
         loader.line_offset = first_line
         node = loader.get_single_node()
+        if node is not None:
+            _check_size(node, path, first_line, what)
         data = loader.construct_document(node) if node is not None else None
+    except RecursionError:
+        raise BuildError(f"invalid {what}: nested too deeply", path, first_line) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         if isinstance(e, yaml.reader.ReaderError):
@@ -99,6 +104,33 @@ def load(text: str, path: Path, first_line: int = 1, what: str = "YAML") -> Yaml
                 out.sub_lines[key] = {k.value: k.start_mark.line + first_line
                                       for k, _ in value_node.value if isinstance(k, yaml.ScalarNode)}
     return out
+
+
+def _size(node, memo: dict) -> int:
+    """How many values `node` stands for with its aliases expanded (a scalar: by its length)."""
+    if id(node) in memo:
+        return memo[id(node)]
+    memo[id(node)] = 1  # an alias of a node being measured (a cycle) counts once
+    if isinstance(node, yaml.SequenceNode):
+        n = 1 + sum(_size(item, memo) for item in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        n = 1 + sum(_size(k, memo) + _size(v, memo) for k, v in node.value)
+    else:
+        n = 1 + len(str(node.value)) // 64
+    memo[id(node)] = n
+    return n
+
+
+def _check_size(node, path: Path, first_line: int, what: str) -> None:
+    """Aliases may not expand a short text into a huge value (a "billion laughs")."""
+    memo: dict = {}
+    if _size(node, memo) <= MAX_SIZE:
+        return
+    pairs = node.value if isinstance(node, yaml.MappingNode) else []
+    big = max(pairs, key=lambda kv: memo.get(id(kv[1]), 0), default=None)
+    line = big[0].start_mark.line + first_line if big else first_line
+    raise BuildError(f"invalid {what}: its aliases expand to more than {MAX_SIZE:,} values (an alias bomb?); "
+                     f"write the values out", path, line)
 
 
 def split_chapter(text: str, path: Path) -> tuple[dict, str, int, Yaml]:

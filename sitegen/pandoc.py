@@ -48,12 +48,19 @@ def pandoc_version(cache_root: Path | None = None) -> str:
     return Cache(cache_root, "pandoc").bytes("version", key(exe, st.st_size, st.st_mtime_ns), ask, ".txt").decode("utf-8")
 
 
+TIMEOUT_S = 120       # longest one pandoc run may take (a chapter takes a second)
+MEMORY = "-M2g"       # most heap one pandoc run may use (Haskell's runtime stops it there)
+
+
 def run(args: list[str], text: str, file: Path | str | None = None) -> str:
     try:
-        proc = subprocess.run([pandoc_path(), *args], input=text, capture_output=True,
-                              text=True, encoding="utf-8", timeout=300)
+        proc = subprocess.run([pandoc_path(), "+RTS", MEMORY, "-RTS", *args], input=text, capture_output=True,
+                              text=True, encoding="utf-8", timeout=TIMEOUT_S)
     except FileNotFoundError:
         raise BuildError("pandoc binary missing; run `make` to reinstall pypandoc_binary") from None
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"pandoc ran for more than {TIMEOUT_S} s on this file and was stopped; something in it "
+                         f"is pathological for pandoc (deeply nested brackets, emphasis or lists?)", file) from None
     if proc.returncode != 0:
         raise BuildError("pandoc: " + (proc.stderr.strip().splitlines() or ["failed"])[0], file)
     return proc.stdout

@@ -4,8 +4,11 @@ Chapters come from pull requests as much as from us, so their Jinja must not
 reach Python: ImmutableSandboxedEnvironment refuses attributes that start with
 an underscore (`__globals__`, `__class__`, `__subclasses__` ...), sandboxes
 `str.format`, and forbids mutating lists and dicts. Its globals hold only what
-an author needs: the functions the build passes in and `namespace()`. Powers
-and repetitions that would fill the memory are refused too.
+an author needs: the functions the build passes in and `namespace()`.
+
+Author text gets a budget too (sitegen.limits), and exceeding it is an error at
+its line: no power past MAX_BITS, no string or list past MAX_ITEMS, no output
+past MAX_OUTPUT, no expression nested past what the parser takes, and a time limit.
 
 Code is not Jinja: fenced code blocks and inline code are cut out before Jinja
 runs and put back afterwards, so a pasted listing is printed as typed.
@@ -18,13 +21,15 @@ from pathlib import Path
 from typing import Callable
 
 import jinja2
+from jinja2.compiler import CodeGenerator
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.utils import Namespace
 
+from . import limits
 from .errors import BuildError
+from .limits import ADDRESS, MAX_ITEMS, budget, deepest_line, render, unclosed_line  # noqa: F401
 
 MAX_BITS = 100_000       # largest integer a power may produce
-MAX_ITEMS = 1_000_000    # longest string or sequence a repetition may produce
 OURS = tuple(str(Path(__file__).resolve().parent.parent / d) + "/" for d in ("sitegen", "figures"))
 NUMBERS = str(Path(__file__).resolve().parent / "render" / "numbers.py")  # value()'s arithmetic is the template's
 
@@ -41,7 +46,15 @@ class AuthorEnvironment(ImmutableSandboxedEnvironment):
     """`formatted(spec, text, args)`, if given, sees what every format string made of its
     arguments (`"{:.2f}".format(x)`, `"%.1f" | format(x)`) and may return other text: the
     render phase marks a formatted stored number with its source there."""
-    intercepted_binops = frozenset({"**", "*"})
+    intercepted_binops = frozenset({"**", "*", "+", "%"})
+
+    class code_generator_class(CodeGenerator):
+        """`a ~ b` is checked for its length like every other way to build a string."""
+
+        def visit_Concat(self, node, frame) -> None:
+            self.write("environment.sized(")
+            super().visit_Concat(node, frame)
+            self.write(")")
 
     def __init__(self, formatted: Callable[[str, str, tuple], str] | None = None) -> None:
         # `{# #}` comments are off: pandoc uses `{#id}` for attributes
@@ -54,9 +67,20 @@ class AuthorEnvironment(ImmutableSandboxedEnvironment):
         if formatted is not None:
             plain = self.filters["format"]
             self.filters["format"] = lambda spec, *a, **kw: formatted(str(spec), plain(spec, *a, **kw), a or tuple(kw.values()))
+        self.filters = {name: limits.bounded(name, f) for name, f in self.filters.items()}
+
+    sized = staticmethod(limits.sized)
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (jinja's signature)
+        name = getattr(__obj, "__name__", "")
+        if isinstance(getattr(__obj, "__self__", None), str):
+            limits.check_args(name, (__obj.__self__, *args), kwargs)
+        return __self.sized(super().call(__context, __obj, *args, **kwargs))
 
     def wrap_str_format(self, value):
         fmt = super().wrap_str_format(value)
+        if fmt is not None:
+            limits.check_widths(str(value.__self__))
         if fmt is None or self.formatted is None:
             return fmt
         spec = str(value.__self__)
@@ -76,11 +100,22 @@ class AuthorEnvironment(ImmutableSandboxedEnvironment):
             for seq, n in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and _is_int(n) and len(seq) * n > MAX_ITEMS:
                     raise SecurityError(f"repeating {type(seq).__name__} {n} times is too long")
-        return super().call_binop(context, operator, left, right)
+        if operator == "+" and isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)) \
+                and len(left) + len(right) > MAX_ITEMS:
+            raise SecurityError(f"adding these {type(left).__name__}s is too long (over {MAX_ITEMS:,} items)")
+        if operator == "%" and isinstance(left, str):
+            limits.check_widths(left, right if isinstance(right, tuple) else (right,))
+        return self.sized(super().call_binop(context, operator, left, right))
 
 
 def _printable(value):
-    """What `{{ }}` prints: a list or group would come out as Python's repr."""
+    """What `{{ }}` prints: a list or group would come out as Python's repr, a function
+    or another object as where it lives in memory."""
+    if isinstance(value, jinja2.Undefined):
+        return value  # printing it raises the undefined error
+    if callable(value) or (not isinstance(value, (str, int, float)) and ADDRESS.search(str(value))):
+        raise BuildError(f"{{{{ }}}} would print the Python object {type(value).__name__}, not a value; "
+                         f"call it (result(...)) or print one of its values")
     if isinstance(value, (dict, list, tuple)):
         raise BuildError(f"{{{{ }}}} would print {type(value).__name__} {str(value)[:60]} as Python writes it; "
                          f"print one value (x[0], x[\"key\"]) or join them (x | join(\", \"))")
@@ -108,13 +143,14 @@ class Protected:
         return TOKEN.sub(lambda m: self.regions[int(m.group(1))], rendered)
 
 
-def protect_code(text: str, path: Path) -> Protected:
-    """Cut fenced code blocks and inline code spans out of `text` (Jinja tags are
-    skipped first, so a backtick inside `{{ ... }}` starts no code span)."""
+def protect_code(text: str, path: Path, first_line: int = 1) -> Protected:
+    """Cut fenced code blocks and inline code spans out of `text`, which starts on line
+    `first_line` of `path` (Jinja tags are skipped first, so a backtick inside `{{ ... }}`
+    starts no code span)."""
     if "\ue000" in text or "\ue001" in text:
-        i = text.find("\ue000") if "\ue000" in text else text.find("\ue001")
+        i = min(i for i in (text.find("\ue000"), text.find("\ue001")) if i >= 0)
         raise BuildError("the private-use characters U+E000/U+E001 are reserved; remove them",
-                         path, text.count("\n", 0, i) + 1)
+                         path, text.count("\n", 0, i) + first_line)
     spans: list[tuple[int, int]] = []
     pos = 0
     while m := SCAN.search(text, pos):
@@ -177,11 +213,18 @@ def _ours_after_template(exc: BaseException, name: str) -> bool:
     return any(f.startswith(OURS) and f != NUMBERS for f in frames[last + 1:])
 
 
-def author_error(exc: BaseException, name: str, path: Path, first_line: int, what: str = "") -> BuildError | None:
-    """The one-line error for an exception out of an author's template or expression,
-    or None when it came from our own code (a bug, with its traceback kept)."""
-    line = template_line(exc, name)
+def author_error(exc: BaseException, name: str, path: Path, first_line: int, what: str = "",
+                 source: str = "") -> BuildError | None:
+    """The one-line error for an exception out of an author's template or expression (its
+    text `source`), or None when it came from our own code (a bug, with its traceback kept)."""
+    line = template_line(exc, name) or getattr(exc, "template_line", None)
+    if isinstance(exc, jinja2.TemplateSyntaxError) and source and line:
+        line = unclosed_line(source, line) or line  # Jinja names where it gave up, not the open tag
     where = first_line + line - 1 if line else first_line
+    if isinstance(exc, (RecursionError, MemoryError)):
+        where = first_line + deepest_line(source) - 1 if source and not line else where
+        return BuildError(f"{what}nested too deeply or too long to evaluate ({type(exc).__name__}); "
+                          f"split it into smaller expressions", path, where)
     if isinstance(exc, BuildError):
         return BuildError(what + exc.message, path, where)
     if isinstance(exc, SecurityError):

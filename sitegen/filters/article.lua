@@ -36,7 +36,13 @@ function Cite(el)
     end
   end
   for _, c in ipairs(el.citations) do
-    if is_xref(c.id) then
+    if c.id:find("[%s\"'<>&{}=`]") then
+      -- a braced key ([@{...}]) with characters no key has: reported by the post-pass, never
+      -- written into an attribute as it is
+      flush()
+      emit('<span class="bad-key" data-key="' .. c.id:gsub("&", "&amp;"):gsub('"', "&quot;"):gsub("<", "&lt;")
+           :gsub(">", "&gt;") .. '"></span>')
+    elseif is_xref(c.id) then
       flush()
       if #out > 0 then out:insert(pandoc.Str(",")) end
       emit('<a class="xref" data-ref="' .. c.id .. '"></a>')

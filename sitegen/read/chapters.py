@@ -37,8 +37,8 @@ def load_chapter(path: Path, text: str | None = None) -> Chapter:
     meta, body, body_line, front = split_chapter(text, path)
     stem = re.sub(r"^\d+[-_]?", "", path.stem) or path.stem
     slug = str(meta.get("slug") or stem)
-    return Chapter(path, meta, body, body_line, slug, meta["title"].strip(), sandbox.protect_code(body, path),
-                   front=front)
+    return Chapter(path, meta, body, body_line, slug, meta["title"].strip(),
+                   sandbox.protect_code(body, path, body_line), front=front)
 
 
 def load_chapters(project: Project) -> list[Chapter]:
@@ -57,11 +57,11 @@ def load_chapters(project: Project) -> list[Chapter]:
 def scan_calls(source: str) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """(name, template line) of each figure("...") and result("...")/value("...") call."""
     try:
-        ast = sandbox.AuthorEnvironment().parse(source)
-    except jinja2.TemplateSyntaxError:
-        return [], []  # the renderer reports it with its line
+        found = list(sandbox.AuthorEnvironment().parse(source).find_all(nodes.Call))
+    except (jinja2.TemplateSyntaxError, RecursionError, MemoryError):
+        return [], []  # the renderer reports it with its line (nested too deeply: too)
     figs, exps = [], []
-    for call in ast.find_all(nodes.Call):
+    for call in found:
         if isinstance(call.node, nodes.Name) and call.args and isinstance(call.args[0], nodes.Const):
             if call.node.name == "figure":
                 figs.append((str(call.args[0].value), call.lineno))

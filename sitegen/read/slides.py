@@ -22,11 +22,9 @@ import re
 from dataclasses import fields
 from pathlib import Path
 
-import yaml
-
 from .. import pandoc
 from ..errors import BuildError
-from ..frontmatter import FRONT
+from ..frontmatter import FRONT, Yaml, decode, load
 from ..model import Deck, Slide, VideoOptions
 
 HEADING = re.compile(r"^(#{1,2})\s+(.*?)\s*(?:\{([^{}]*)\})?\s*$")
@@ -36,6 +34,8 @@ NOTES_OPEN = re.compile(r"^:{3,}\s*(?:notes|\{\s*\.notes\s*\})\s*$")
 DIV_OPEN = re.compile(r"^:{3,}\s*\S")
 DIV_CLOSE = re.compile(r"^:{3,}\s*$")
 BREAK = "SLIDEBREAK-9f2c"
+DECK_META = {"title", "video"}
+MAX_TITLE = 300
 
 
 def _options(raw, path: Path, line: int) -> VideoOptions:
@@ -58,17 +58,23 @@ def _options(raw, path: Path, line: int) -> VideoOptions:
 
 def parse(path: Path, known_figures: set[str]) -> Deck:
     """Split slides.md into slides; every figure must be one the article can draw."""
-    text = path.read_text(encoding="utf-8")
-    meta, start = {}, 0
+    text = decode(path.read_bytes(), path)
+    meta, start, doc = {}, 0, Yaml(None)
     m = FRONT.match(text)
     if m:
-        try:
-            meta = yaml.safe_load(m.group(1) or "") or {}
-        except yaml.YAMLError as e:
-            raise BuildError(f"invalid YAML front matter: {e}", path, 1) from None
+        doc = load(m.group(1) or "", path, 2, "YAML front matter")  # duplicates refused, lines kept
+        meta = doc.data if doc.data is not None else {}
         start = m.end()
     if not isinstance(meta, dict):
         raise BuildError("front matter must be a mapping such as `title: ...`", path, 2)
+    for key in meta:
+        if key not in DECK_META:
+            raise BuildError(f"unknown front matter key {key!r}; allowed: {', '.join(sorted(DECK_META))}",
+                             path, doc.key_lines.get(key, 2))
+    if "title" in meta and not (isinstance(meta["title"], str) and meta["title"].strip()
+                                and len(meta["title"]) <= MAX_TITLE):
+        raise BuildError(f"`title:` must be one line of text (at most {MAX_TITLE} characters)",
+                         path, doc.key_lines.get("title", 2))
     lines = text[start:].split("\n")
     first = text.count("\n", 0, start) + 1
     slides: list[Slide] = []
@@ -116,7 +122,7 @@ def parse(path: Path, known_figures: set[str]) -> Deck:
         s.body, s.notes = "\n".join(body).strip(), "\n".join(notes).strip()
     _plain_text(slides, path)
     title = str(meta.get("title") or slides[0].title_text)
-    line = next((i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith("video:")), 1)
+    line = doc.key_lines.get("video", 2)
     return Deck(path, title, _options(meta.get("video"), path, line), slides)
 
 

@@ -15,6 +15,7 @@ from .figures import figure_html
 
 CITATION = re.compile(r'<span class="citation" data-cites="([^"]*)"'
                       r'(?: data-prefix="([^"]*)" data-suffix="([^"]*)")?></span>')
+BAD_KEY = re.compile(r'<span class="bad-key" data-key="([^"]*)"></span>')  # the filter's mark
 XREF = re.compile(r'<a class="xref" data-ref="([^"]*)"></a>')
 EQUATION = re.compile(r'<span class="equation" data-label="([^"]*)">')
 TABLE = re.compile(r'<table([^>]*)>\s*<caption>')  # captioned tables are numbered
@@ -123,6 +124,11 @@ def number_everything(chapters: list[Chapter], figures: dict[str, RenderedFigure
     counters = {"fig": 0, "eq": 0, "tbl": 0}
     for ch in chapters:
         check_footnotes(ch)
+        if bad := BAD_KEY.search(ch.html):
+            key = html.unescape(bad.group(1))
+            raise BuildError(f"@{{{key}}} is no citation key or label: a key has no spaces, quotes, <, >, &, = or "
+                             f"braces; write it as references.bib spells it", ch.path,
+                             ch.line_of("@{" + key) or ch.line_of(key))
         slots = {m.start() + 3 for m in FIGURE_SLOT.finditer(ch.html)}
         for m in re.finditer(r"<!--figure:([\w.-]+):", ch.html):
             if m.start() not in slots:  # inside a sentence, list item or note: it would vanish

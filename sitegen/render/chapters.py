@@ -26,7 +26,7 @@ from .results import ResultsView
 
 # the code Jinja's output depends on (StoredResult.get walks the paths in figures.store)
 JINJA_CODE = ("sitegen.render.results", "sitegen.render.chapters", "sitegen.sandbox", "sitegen.frontmatter",
-              "sitegen.render.numbers", "figures.store")
+              "sitegen.limits", "sitegen.render.numbers", "figures.store")
 
 
 def results_digest(project: Project) -> str:
@@ -42,16 +42,16 @@ def jinja(chs: list[Chapter], view: ResultsView, known_figures: set[str], projec
     cache = Cache(project.cache, "jinja")
     for ch in chs:
         entry = key(ch.body, ch.meta.get("claims"), inputs)
-        hit = cache.get(ch.slug, entry)
-        if hit is not None:
-            doc = json.loads(hit)
+        doc = json_entry(cache, ch.slug, entry, ("markdown", "used"))
+        if doc is not None:
             ch.markdown, ch.used_figures = doc["markdown"], doc["used"]
             continue
         used: list[str] = []
-        ch.markdown = render_jinja(ch, view.helpers(known_figures, used))
-        ch.used_figures = used
-        if claims_on:
-            check_claims(ch, view.claim_helpers())
+        with sandbox.budget(f"the Jinja of {ch.path.name}"):  # a BuildError at the line it was running
+            ch.markdown = render_jinja(ch, view.helpers(known_figures, used))
+            ch.used_figures = used
+            if claims_on:
+                check_claims(ch, view.claim_helpers())
         cache.put(ch.slug, entry, json.dumps({"markdown": ch.markdown, "used": used}).encode("utf-8"))
 
 
@@ -64,16 +64,26 @@ def start_pandoc(chs: list[Chapter], project: Project, pool: ThreadPoolExecutor,
 
     def one(ch: Chapter) -> bool:
         entry = key(ch.markdown, ch.slug, version, filter_src, pandoc.READER)
-        hit = cache.get(ch.slug, entry, ".html")
+        hit = json_entry(cache, ch.slug, entry, ("html",))  # JSON: a truncated entry is a miss, never published
         if hit is None:
             ch.html = render_markdown(ch)
-            cache.put(ch.slug, entry, ch.html.encode("utf-8"), ".html")
+            cache.put(ch.slug, entry, json.dumps({"html": ch.html}).encode("utf-8"))
         else:
-            ch.html = hit.decode("utf-8")
+            ch.html = hit["html"]
         done.append(time.perf_counter())
         return hit is not None
 
     return [pool.submit(one, ch) for ch in chs]
+
+
+def json_entry(cache: Cache, name: str, entry: str, fields: tuple[str, ...]) -> dict | None:
+    """A JSON cache entry with `fields`, or None when it is missing or damaged (made again)."""
+    raw = cache.get(name, entry)
+    try:
+        doc = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) and all(f in doc for f in fields) else None
 
 
 def _pandoc_version(cache_root: Path) -> str:
@@ -89,9 +99,9 @@ def render_jinja(ch: Chapter, helpers: dict[str, Callable[..., Any]]) -> str:
     try:
         # compiled with the file name so that the frames carry it (and so the line)
         tmpl = env.template_class.from_code(env, env.compile(ch.code.jinja, filename=name), env.globals, None)
-        return ch.code.restore(tmpl.render(**helpers))
+        return ch.code.restore(sandbox.render(tmpl, helpers))
     except Exception as e:
-        err = sandbox.author_error(e, name, ch.path, ch.body_line)
+        err = sandbox.author_error(e, name, ch.path, ch.body_line, source=ch.code.jinja)
         if err is None:
             raise  # ours: a bug, with its traceback
         raise err from None

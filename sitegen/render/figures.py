@@ -50,7 +50,7 @@ class Drawing:
         self.names, self.results = names, results
         self.cache = Cache(cache_root, "figures")
         self.keys = {n: figure_key(n, results[n]) for n in names}
-        self.misses = [n for n in names if not self.cache.has(n, self.keys[n])]
+        self.misses = [n for n in names if self._entry(n) is None]  # missing or damaged
         self.modules = {n: load_plot(n) for n in self.misses}  # imported here: the workers inherit them
         if self.misses:
             self.workers = drawing.start(self.misses, lambda name: draw_pair(self.modules[name], results[name]))
@@ -86,8 +86,14 @@ class Drawing:
         if self.misses:
             self.workers.close()
 
+    def _entry(self, name: str) -> dict | None:
+        try:
+            return json.loads(self.cache.get(name, self.keys[name]) or "null")
+        except ValueError:
+            return None
+
     def _cached(self, name: str) -> RenderedFigure:
-        doc = json.loads(self.cache.get(name, self.keys[name]))
+        doc = self._entry(name)
         return RenderedFigure(name, doc["width"], doc["svg_light"].encode(), doc["svg_dark"].encode(),
                               doc["spec"], doc["caption_html"], doc["alt"], doc["provenance"], self.results[name].key)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import pandoc
 from ..cache import Cache, key
-from ..errors import BuildError
+from ..errors import BuildError, find_line
 from ..model import Chapter, Reference
 from ..read.bibliography import parse_entries
 from .assemble import check_citations, cited_keys
@@ -22,12 +22,28 @@ def entry_link(entry: dict) -> str:
     return entry.get("URL", "")
 
 
-def format_references(keys: list[str], bib: Path, csl: Path, entries: dict[str, dict]) -> list[Reference]:
+def check_csl(csl: Path, site_yml: Path | None) -> None:
+    """The citation style is a file of CSL (XML); a wrong `csl:` is site.yml's line, a broken style its own."""
+    import xml.etree.ElementTree as ET
+
+    if not csl.is_file():
+        text = site_yml.read_text(encoding="utf-8", errors="replace") if site_yml and site_yml.is_file() else ""
+        where = (site_yml, find_line(text, re.compile(r"(?m)^csl[ \t]*:"))) if site_yml and text else (csl, None)
+        raise BuildError(f"citation style {csl.name!r} not found (looked for {csl}); fix `csl:` in site.yml", *where)
+    try:
+        root = ET.parse(csl).getroot()
+    except ET.ParseError as e:
+        raise BuildError(f"citation style is not valid XML ({e})", csl, e.position[0]) from None
+    if root.tag.rpartition("}")[2] != "style":
+        raise BuildError(f"citation style must be a CSL file (a <style> element), not <{root.tag}>", csl, 1)
+
+
+def format_references(keys: list[str], bib: Path, csl: Path, entries: dict[str, dict],
+                      site_yml: Path | None = None) -> list[Reference]:
     """Format `keys` (in order of first citation) with citeproc."""
     if not keys:
         return []
-    if not csl.exists():
-        raise BuildError("citation style not found; fix `csl:` in site.yml", csl)
+    check_csl(csl, site_yml)
     doc = "\n\n".join(f"[@{k}]" for k in keys) + "\n"
     out = pandoc.run(["-f", "markdown", "-t", "html5", "--citeproc", "--wrap=none",
                       "--bibliography", str(bib), "--csl", str(csl)], doc, bib)
@@ -43,7 +59,8 @@ def format_references(keys: list[str], bib: Path, csl: Path, entries: dict[str, 
     return refs
 
 
-def references(chapters: list[Chapter], bib: Path, csl: Path, entries: dict, cache_root: Path) -> list[Reference]:
+def references(chapters: list[Chapter], bib: Path, csl: Path, entries: dict, cache_root: Path,
+               site_yml: Path | None = None) -> list[Reference]:
     """The cited entries, numbered; a key that references.bib lacks is an error at its citation."""
     keys = cited_keys(chapters)
     if not keys and not bib.exists():
@@ -51,8 +68,10 @@ def references(chapters: list[Chapter], bib: Path, csl: Path, entries: dict, cac
     if not bib.exists():
         parse_entries(bib)  # the one-line "bibliography not found"
     check_citations(chapters, set(entries), bib.name)
+    if keys:
+        check_csl(csl, site_yml)
     entry = key(bib.read_text(encoding="utf-8", errors="replace"),
-                csl.read_text(encoding="utf-8") if csl.exists() else "", keys)
+                csl.read_text(encoding="utf-8", errors="replace") if csl.is_file() else "", keys)
     made = Cache(cache_root, "bibliography").json(
-        "refs", entry, lambda: [r.__dict__ for r in format_references(keys, bib, csl, entries)])
+        "refs", entry, lambda: [r.__dict__ for r in format_references(keys, bib, csl, entries, site_yml)])
     return [Reference(**r) for r in made]

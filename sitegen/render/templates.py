@@ -23,7 +23,10 @@ class _Bytecode(jinja2.BytecodeCache):
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         data = self.cache.get(bucket.key, bucket.checksum, ".bc")
         if data is not None:
-            bucket.bytecode_from_string(data)
+            try:
+                bucket.bytecode_from_string(data)
+            except Exception:  # a damaged entry is a miss: compiled again
+                bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self.cache.put(bucket.key, bucket.checksum, bucket.bytecode_to_string(), ".bc")

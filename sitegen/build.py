@@ -14,6 +14,7 @@ unless an experiment must run, nor matplotlib unless a figure is drawn.
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import publish, stamp
+from .errors import BuildError
 from .model import BuildReport
 from .project import Project
 
@@ -30,11 +32,12 @@ PAUSE_ENV = "SITEGEN_PAUSE_AT"  # test hook, "phase:marker-file[:seconds]"
 
 
 def build(project: Project, *, frozen: bool = False, force: tuple[str, ...] = (), progress: bool = True,
-          log: Callable[[str], None] = print, wait_s: float = 0.0) -> BuildReport:
+          log: Callable[[str], None] = print, wait_s: float = 0.0, train: bool | None = None) -> BuildReport:
+    """`train`: may stale experiments train committed networks (None: ask on a terminal, else refuse)."""
     report = BuildReport()
     extra = {"profile": project.config.profile, "frozen": frozen, "force": list(force)}
     publish.check_writable(project.site, project.cache)  # before the work, not after it
-    with publish.build_lock(project.cache, wait_s, log):
+    with _disk_space(project), publish.build_lock(project.cache, wait_s, log):
         publish.recover(project.site)
         fingerprint = stamp.input_fingerprint(project, extra)
         if not force and stamp.up_to_date(project, fingerprint):
@@ -44,7 +47,7 @@ def build(project: Project, *, frozen: bool = False, force: tuple[str, ...] = ()
         # finds nothing to do starts and exits in a blink
         from figures.store import ResultStore
 
-        from . import plan, run, write
+        from . import guard, plan, run, write
         from .read import read
 
         store = ResultStore(project.results)
@@ -57,12 +60,13 @@ def build(project: Project, *, frozen: bool = False, force: tuple[str, ...] = ()
         with timed("plan"):
             todo = plan.plan(project, store, chapters, deck, force)
         with timed("run"):
+            guard.check(project, todo.stale, frozen=frozen, train=train)  # the committed networks
             report.ran = run.run_stale(project, store, todo.stale, frozen=frozen, progress=progress, log=log)
 
         files = render(project, store, chapters, deck, report, log)
 
         with timed("write"):
-            staged = write.write(project.site, files)
+            staged = write.write(project.site, files, project.root)
         try:
             pause_point("publish")
             with timed("publish"):
@@ -112,11 +116,24 @@ def render(project: Project, store, chapters, deck, report: BuildReport, log) ->
         if report.chapters_rendered:
             pause_point("pandoc")
         with timed("bibliography"):
-            refs = references(chapters, project.bibliography, project.csl, entries.result(), project.cache)
+            refs = references(chapters, project.bibliography, project.csl, entries.result(), project.cache,
+                              project.content / "site.yml")
     with timed("media"):  # the slides deck and video, the companion notebooks
         media = video.media(project, deck, figures, log).update(notebooks.media(project, log))
     with timed("page"):
         return page.render_site(project, store, chapters, refs, {n: figures[n] for n in article_figures}, media)
+
+
+@contextmanager
+def _disk_space(project: Project):
+    """A full disk is the machine's state, not a bug of ours: one line (the site is kept)."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise BuildError(f"no space left on the device ({e.strerror}); free some space and build again "
+                         f"(the last good site is kept)", e.filename or project.site) from None
 
 
 class _Timer:

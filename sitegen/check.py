@@ -1,7 +1,7 @@
 """`build.py check`: is site/ fit to publish?
 
     links          every internal href/src/srcset/data-spec names a file in site/ and,
-                   with #anchor, an id in that page (no outside requests)
+                   with #anchor, an id in that page (no outside requests, no DNS lookups)
     html           html5lib's WHATWG parse errors, and duplicate ids
     accessibility  axe-core (vendor/axe-core) in Debian's chromium through Playwright,
                    in the light and the dark colour scheme
@@ -25,8 +25,11 @@ from .project import REPO, Project
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = REPO / "vendor" / "axe-core" / "axe.min.js"
+# every host name resolves to nothing but our own 127.0.0.1 server: no DNS lookup leaves
+# the machine for the links a chapter mentions (requests elsewhere are aborted as well)
+NO_LOOKUPS = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--dns-prefetch-disable"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
+                 "--disable-background-networking", "--disable-component-update", *NO_LOOKUPS]
 URL_ATTRS = {"href", "src", "data-spec", "poster", "data"}
 
 

@@ -12,6 +12,7 @@ one-line error over the page until the next good one.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -20,6 +21,7 @@ import queue
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 from .errors import BuildError
@@ -108,9 +110,20 @@ class Preview:
             if stale and not self.may_train(stale):
                 return
             report = build(self.project, progress=self.interactive, log=self.say if self.verbose else (lambda m: None),
-                           wait_s=math.inf)
+                           wait_s=math.inf, train=True)  # asked above
         except BuildError as e:
             self.error = f"error: {e}"
+            self.say(self.error)
+            return
+        except Exception as e:  # a bug of ours: said once, its traceback kept, and the preview goes on
+            import traceback
+
+            log = self.project.cache / "error.log"
+            with contextlib.suppress(OSError):
+                log.parent.mkdir(parents=True, exist_ok=True)
+                log.write_text("".join(traceback.format_exception(e)), encoding="utf-8")
+            self.error = (f"error: bug in the site generator, not in your files ({type(e).__name__}: "
+                          f"{' '.join(str(e).split())[:300]}); traceback in {log}; still serving the last good site")
             self.say(self.error)
             return
         self.error = ""
@@ -172,18 +185,53 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     preview: Preview
 
     def do_GET(self) -> None:
+        if not self._host_ok():
+            return None
         if self.path.split("?")[0] == "/__version":
             body = json.dumps({"version": self.preview.version, "error": self.preview.error}).encode()
             return self._send(body, "application/json")
-        path = Path(self.translate_path(self.path))
-        if path.is_dir():
-            path = path / "index.html"
-        if path.suffix == ".html" and path.is_file():
-            html = path.read_text(encoding="utf-8")
+        path = self._target()
+        if path is None:
+            return None
+        if path.suffix == ".html":
+            html = path.read_text(encoding="utf-8", errors="replace")
             at = html.rfind("</body>")
             html = html[:at] + RELOAD_JS + html[at:] if at >= 0 else html + RELOAD_JS
             return self._send(html.encode("utf-8"), "text/html; charset=utf-8")
         return super().do_GET()
+
+    def do_HEAD(self) -> None:
+        if self._host_ok() and self._target() is not None:
+            super().do_HEAD()
+
+    def _host_ok(self) -> bool:
+        """Only pages asked for by this machine's name: another Host is a page elsewhere
+        that had its name resolve here (DNS rebinding), and is refused."""
+        host, _, port = (self.headers.get("Host") or "").strip().lower().rpartition(":")
+        if not host or not port.isdigit():
+            host, port = host + (":" if host else "") + port, str(self.server.server_address[1])
+        if host in ("127.0.0.1", "localhost", "[::1]") and int(port) == self.server.server_address[1]:
+            return True
+        self.send_error(403, "this preview answers only to 127.0.0.1 and localhost")
+        return False
+
+    def _target(self) -> Path | None:
+        """The file of site/ the request names (a folder: its index.html), or None when an
+        error was sent: a NUL byte, no such file, or a link that leads out of site/."""
+        if "\x00" in urllib.parse.unquote(self.path):
+            self.send_error(400, "a NUL byte in the path")
+            return None
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"  # never a listing of the folder
+        if not path.is_file() or not path.resolve().is_relative_to(Path(self.directory).resolve()):
+            self.send_error(404, "File not found")
+            return None
+        return path
+
+    def list_directory(self, path):  # a folder without index.html lists nothing
+        self.send_error(404, "File not found")
+        return None
 
     def _send(self, body: bytes, ctype: str) -> None:
         self.send_response(200)
@@ -202,6 +250,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
 def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, train: bool = False,
           verbose: bool = False, profile: str | None = None) -> int:
+    if not 0 <= port <= 65535:
+        raise BuildError(f"--port {port} is not a port: pass one in 0..65535 (0 picks a free one)")
     preview = Preview(project, train, verbose, interactive=sys.stdin.isatty(), profile=profile)
     preview.rebuild({project.content}, initial=True)
     project.site.mkdir(parents=True, exist_ok=True)

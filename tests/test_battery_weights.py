@@ -1,0 +1,90 @@
+"""Issue 23, battery finding 2: the committed networks are hours of training. A build
+verifies each against its sha256 in MANIFEST.json (a damaged, edited or deleted file is
+reported, never taken for absent and retrained), and a plain build that would train
+committed networks refuses with the command to run instead of training unasked.
+Every test works on a copy of figures/weights, never on the real files."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from conftest import cli_build, make_project, site_files
+
+
+@pytest.fixture
+def weights_copy(tmp_path, monkeypatch):
+    from figures import campaign, weights
+
+    copy = tmp_path / "weights"
+    shutil.copytree(weights.ROOT, copy, ignore=shutil.ignore_patterns("partial"))
+    monkeypatch.setattr(weights, "ROOT", copy)
+    monkeypatch.setattr(campaign, "ROOT", copy)
+    return copy
+
+
+def listed(copy):
+    """A network the manifest lists, and its file."""
+    name = sorted(json.loads((copy / "MANIFEST.json").read_text()))[0]
+    return name, copy / name
+
+
+@pytest.mark.parametrize("damage, what", [
+    ("edit", "does not match its sha256"),
+    ("truncate", "does not match its sha256"),
+    ("delete", "is missing"),
+])
+def test_frozen_build_verifies_every_committed_network(built_copy, capsys, weights_copy, damage, what):
+    name, path = listed(weights_copy)
+    data = path.read_bytes()
+    if damage == "edit":
+        path.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    elif damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    else:
+        path.unlink()
+    before = site_files(built_copy)
+    code, err = cli_build(built_copy, capsys, "--frozen")
+    assert code == 1, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert re.match(r"error: \S*weights/MANIFEST\.json:\d+: committed network ", err), err
+    assert name in err and what in err and "git checkout -- " in err, err
+    assert site_files(built_copy) == before
+
+
+def test_frozen_build_passes_intact_weights(built_copy, capsys, weights_copy):
+    code, err = cli_build(built_copy, capsys, "--frozen")
+    assert code == 0, err
+
+
+@pytest.fixture
+def committed_project(tmp_path, weights_copy):
+    """A project on the committed-weights profile with no results: every experiment is stale."""
+    root = make_project(tmp_path / "proj")
+    yml = root / "content" / "site.yml"
+    yml.write_text(yml.read_text().replace("profile: quick", "profile: cifar10-10ep"))
+    return root
+
+
+def test_plain_build_refuses_to_train_committed_networks(committed_project, weights_copy, capsys):
+    for f in weights_copy.glob("*.pt"):  # none trained: the build would train them all
+        f.unlink()
+    (weights_copy / "MANIFEST.json").write_text("{}\n")
+    code, err = cli_build(committed_project, capsys)
+    assert code == 1, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert "not without asking" in err and "python build.py train --profile cifar10-10ep" in err, err
+    assert sorted(p.name for p in weights_copy.iterdir()) == ["MANIFEST.json"]  # nothing trained
+    assert not (committed_project / "figures" / "results").exists()  # nothing run
+    assert not (committed_project / "site").exists()
+
+
+def test_plain_build_reports_a_damaged_network_as_damage(committed_project, weights_copy, capsys):
+    name, path = listed(weights_copy)
+    path.write_bytes(path.read_bytes()[:-10])
+    before = path.read_bytes()
+    code, err = cli_build(committed_project, capsys)
+    assert code == 1 and "does not match its sha256" in err and name in err, err
+    assert path.read_bytes() == before  # not retrained over

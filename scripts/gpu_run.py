@@ -201,35 +201,64 @@ def _tar(path: Path, root: Path, files: list[Path]) -> None:
 
 
 def take(folder: Path, root: Path) -> int:
-    """Merge a run's archives into `root`: weight files and their manifest entries (under
-    the store's lock, so entries trained here meanwhile stay), results, partial checkpoints."""
+    """Merge a run's archives into `root`, all or nothing: every archive is read and checked
+    first (each member inside the checkout, the manifest valid JSON), then the files are
+    written, each atomically; if one fails, those written are put back as they were.
+    Manifest entries merge under the store's lock, so entries trained here meanwhile stay."""
+    from figures.store import _atomic_write
     from figures.weights import MANIFEST, WeightStore
 
-    for name in ("results.tar.gz", "partial.tar.gz", "weights.tar.gz"):
-        if not (folder / name).exists():
-            continue
-        with tarfile.open(folder / name) as tf:
-            for m in tf.getmembers():
-                if not m.isfile():
-                    continue
-                target = root / m.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                raw = tf.extractfile(m).read()
-                if target.name != MANIFEST:
-                    target.write_bytes(raw)
-                    print(f"took {m.name}")
-                    continue
-                store = WeightStore(target.parent)
-                theirs = json.loads(raw)
-                with store._manifest_lock():
-                    mine = store.manifest()
-                    added = {k: v for k, v in theirs.items() if (target.parent / k).exists() and k not in mine}
-                    store._write_manifest({**mine, **added})
-                print(f"took {len(added)} manifest entries into {target}")
+    names = [n for n in ("results.tar.gz", "partial.tar.gz", "weights.tar.gz") if (folder / n).exists()]
+    files: dict[Path, bytes] = {}
+    manifests: dict[Path, dict] = {}
+    try:
+        if not names:
+            raise ValueError("holds no results.tar.gz, partial.tar.gz or weights.tar.gz")
+        for name in names:
+            with tarfile.open(folder / name) as tf:
+                for m in (m for m in tf.getmembers() if m.isfile()):
+                    target = (root / m.name).resolve()
+                    if not target.is_relative_to(root.resolve()):
+                        raise ValueError(f"{name}: {m.name} lies outside the checkout")
+                    raw = tf.extractfile(m).read()
+                    if target.name == MANIFEST:
+                        manifests[target] = json.loads(raw)
+                    else:
+                        files[target] = raw
+    except (OSError, tarfile.TarError, ValueError) as e:
+        print(f"error: {folder}: {e}; nothing was taken", file=sys.stderr)
+        return 1
+    before: dict[Path, bytes | None] = {}
+    try:
+        for target, raw in files.items():
+            old = target.read_bytes() if target.is_file() else None
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(target, raw)
+            before[target] = old  # written: to put back if a later one fails
+        for target, theirs in manifests.items():
+            store = WeightStore(target.parent)
+            with store._manifest_lock():
+                mine = store.manifest()
+                added = {k: v for k, v in theirs.items() if (target.parent / k).exists() and k not in mine}
+                old = target.read_bytes() if target.is_file() else None
+                store._write_manifest({**mine, **added})
+                before[target] = old
+            print(f"took {len(added)} manifest entries into {target.relative_to(root.resolve())}")
+    except BaseException as e:
+        for target, old in before.items():
+            _atomic_write(target, old) if old is not None else target.unlink(missing_ok=True)
+        print(f"error: taking {folder} failed ({type(e).__name__}: {e}); the checkout is as it was", file=sys.stderr)
+        return 1
+    for target in files:
+        print(f"took {target.relative_to(root.resolve())}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sitegen.environment import use_project_python
+
+    if argv is None:
+        use_project_python()  # the python3 on PATH lacks torch and .venv exists: .venv runs it
     args = parser().parse_args(argv)
     root = Path(args.root).resolve()
     if args.take:

@@ -1,0 +1,77 @@
+"""`scripts/gpu_run.py --take DIR` is all or nothing: an archive it cannot take, or a
+write that fails halfway, leaves the checkout exactly as it was."""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def archive(path: Path, members: dict[str, bytes]) -> None:
+    with tarfile.open(path, "w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+
+
+def take(folder: Path, root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "scripts" / "gpu_run.py"), "--root", str(root),
+                           "--take", str(folder)], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def dirs(tmp_path) -> tuple[Path, Path]:
+    """(a checkout, a run's --out folder), both empty."""
+    (tmp_path / "checkout").mkdir()
+    (tmp_path / "out").mkdir()
+    return tmp_path / "checkout", tmp_path / "out"
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_an_archive_member_outside_the_checkout_takes_nothing(dirs, tmp_path):
+    root, out = dirs
+    archive(out / "results.tar.gz", {"figures/results/a/quick/result.json": b"{}"})
+    archive(out / "weights.tar.gz", {"../escaped.txt": b"x"})
+    run = take(out, root)
+    assert run.returncode == 1 and "lies outside the checkout; nothing was taken" in run.stderr, run.stderr
+    assert tree(root) == {} and not (tmp_path / "escaped.txt").exists()
+
+
+def test_a_damaged_manifest_takes_nothing(dirs, tmp_path):
+    root, out = dirs
+    archive(out / "results.tar.gz", {"figures/results/a/quick/result.json": b"{}"})
+    archive(out / "weights.tar.gz", {"figures/weights/MANIFEST.json": b"{not json"})
+    run = take(out, root)
+    assert run.returncode == 1 and "nothing was taken" in run.stderr and tree(root) == {}, run.stderr
+
+
+def test_a_write_that_fails_halfway_puts_back_what_was_written(dirs):
+    root, out = dirs
+    (root / "figures" / "results" / "a" / "quick").mkdir(parents=True)
+    (root / "figures" / "results" / "a" / "quick" / "result.json").write_text("mine")
+    (root / "blocker").write_text("a file where the archive wants a folder")
+    before = tree(root)
+    archive(out / "results.tar.gz", {"figures/results/a/quick/result.json": b"theirs",
+                                     "figures/results/b/quick/result.json": b"new",
+                                     "blocker/inside.txt": b"cannot be written"})
+    run = take(out, root)
+    assert run.returncode == 1 and "the checkout is as it was" in run.stderr, run.stderr
+    assert tree(root) == before
+
+
+def test_a_good_archive_is_taken(dirs, tmp_path):
+    root, out = dirs
+    archive(out / "results.tar.gz", {"figures/results/a/quick/result.json": b"theirs"})
+    run = take(out, root)
+    assert run.returncode == 0 and run.stdout == "took figures/results/a/quick/result.json\n", run
+    assert tree(root) == {"figures/results/a/quick/result.json": b"theirs"}

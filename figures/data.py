@@ -1,8 +1,9 @@
 """CIFAR-10 as uint8 tensors, found or fetched once, decoded once, batched on the device.
 
-`load_cifar10()` looks for the data in this order: $RESNET_DATA, the cache dir
-($RESNET_DATA_CACHE or <repo>/data), shared/data/cifar10-jpeg.tar.gz beside the
-repo (or inside it), then downloads the official archive. A source is the
+`load_cifar10()` looks for the data in this order: $RESNET_DATA (which `data:` in
+content/site.yml sets, sitegen.project), the cache dir ($RESNET_DATA_CACHE or
+<repo>/data), shared/data/cifar10-jpeg.tar.gz beside the repo (or inside it), then
+downloads the official archive. A source is the
 official python archive (or its extracted folder), an image folder train/<class>/*.jpg +
 test/<class>/*.jpg, or a .tar.gz of one. Whatever the source, it is decoded
 once into a tensor file in the cache dir keyed by the source's identity, so
@@ -43,8 +44,9 @@ SHARED_ARCHIVES = (REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz",
                    REPO_ROOT / "shared" / "data" / "cifar10-jpeg.tar.gz")
 CACHE_VERSION = 1  # bump when the decoded tensor file's layout changes
 POOL_MIN = 4000  # images; fewer decode faster in-process than a pool starts
-HOW_TO_GET = ("set RESNET_DATA to cifar-10-python.tar.gz, an image folder with "
-              "train/<class>/*.jpg and test/<class>/*.jpg, or a .tar.gz of one")
+HOW_TO_GET = ("set `data:` in content/site.yml (or the environment variable RESNET_DATA) to "
+              "cifar-10-python.tar.gz, an image folder with train/<class>/*.jpg and test/<class>/*.jpg, "
+              "or a .tar.gz of one")
 
 _OFFICIAL = re.compile(r"(?:^|/)(data_batch_[1-5]|test_batch|batches\.meta)$")
 _IMAGE = re.compile(r"(?:^|/)(train|test)/([^/]+)/([^/]+\.(?:jpe?g|png))$", re.I)

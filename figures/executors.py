@@ -314,4 +314,12 @@ def _reason(e: BaseException) -> str:
         text = "ended without a result (killed, out of memory or out of time?)"
     else:
         text = f"{type(e).__name__}: {text}"
-    return " ".join(text.split())[:300]
+    return clip(" ".join(text.split()))
+
+
+def clip(text: str, head: int = 200, tail: int = 400) -> str:
+    """`text`, or its start and its end (where a message says what to do) with " [...] "
+    between, cut at spaces: never a word cut in two."""
+    if len(text) <= head + tail:
+        return text
+    return f"{text[:head].rsplit(' ', 1)[0]} [...] {text[-tail:].split(' ', 1)[-1]}"

@@ -6,6 +6,7 @@ projects in temporary folders, so no path here is hard-wired to the repo.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from .errors import BuildError
 CHAPTER_NAME = re.compile(r"(\d+)[-_]?")
 
 REPO = Path(__file__).resolve().parent.parent
+DATA_FROM = "RESNET_DATA_FROM"  # "site.yml" while RESNET_DATA is the project's `data:` setting
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class SiteConfig:
     doi: str = ""                    # the article's DOI, if it has one (BibTeX and the citation text)
     updates: tuple = ()              # corrections after publication: list of {date, text}
     compute: ComputeSettings = ComputeSettings()  # where `build.py figures` and `train` run their jobs (figures.executors)
+    data: str = ""                   # CIFAR-10 (a file or folder, relative to the project); $RESNET_DATA overrides it
 
     @property
     def author_list(self) -> list[Author]:
@@ -144,4 +147,19 @@ def load_project(root: str | Path = REPO, profile: str | None = None) -> Project
 
     if config.profile not in PROFILES:
         raise BuildError(f"profile must be one of {', '.join(PROFILES)}, not {config.profile!r}", cfg_path)
+    use_data_setting(config.data, root)
     return Project(root=root, config=config)
+
+
+def use_data_setting(data: str, root: Path) -> None:
+    """`data:` as $RESNET_DATA, where figures.data and every job (a subprocess) look first;
+    a RESNET_DATA set by the user wins. One project's setting never outlives its loading."""
+    ours = os.environ.get(DATA_FROM) == "site.yml"
+    if os.environ.get("RESNET_DATA") and not ours:
+        return
+    if data:
+        os.environ["RESNET_DATA"] = str((root / Path(data).expanduser()).resolve())
+        os.environ[DATA_FROM] = "site.yml"
+    elif ours:
+        os.environ.pop("RESNET_DATA", None)
+        os.environ.pop(DATA_FROM, None)

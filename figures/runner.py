@@ -83,7 +83,7 @@ def status(store: ResultStore, names: Iterable[str], profile: str, registry: dic
         seeds_then = len(stored.provenance.get("seeds") or [0]) if prev else 1
         estimate = float(prev or entry["estimate_s"].get(profile, 60.0)) * seeds_now / seeds_then
         if models is not None and stored is not None and (not fresh or name in force):
-            missing = [n for n in untrained(stored, models) if n not in counted]
+            missing = [n for n in untrained(stored, models) + retrained(changed, stored, models) if n not in counted]
             if missing:
                 # the stored wall time may have found these networks trained: they must be trained first
                 seconds = train_seconds(store, reg, profile) if seconds is None else seconds
@@ -107,6 +107,16 @@ def untrained(stored: StoredResult, models: Path) -> list[str]:
         if not any(d.is_dir() and any(d.glob(f"{net}-{key}*.pt")) for d in (models, ROOT)):
             out.append(label)
     return out
+
+
+def retrained(changed: list[str], stored: StoredResult, models: Path) -> list[str]:
+    """Of the `changed` networks, those whose key now no store holds: the rerun trains them."""
+    from figures.weights import ROOT, model_key
+
+    recipe = stored.config.get("recipe") or {}
+    keys = {label: model_key(unseeded(label)[0], {**recipe, "seed": unseeded(label)[1]}) for label in changed}
+    return [label for label, key in keys.items() if not any(
+        d.is_dir() and any(d.glob(f"{unseeded(label)[0]}-{key}*.pt")) for d in (models, ROOT))]
 
 
 def train_seconds(store: ResultStore, reg: Iterable[str], profile: str) -> dict[str, float]:

@@ -145,3 +145,19 @@ def test_the_hash_of_a_folder_of_code_does_not_depend_on_where_it_lies(tmp_path)
     assert source(tmp_path / "a/pkg" / "m.py") == source(tmp_path / "b/c/pkg" / "m.py")
     (tmp_path / "b/c/pkg/m.py").write_text("x = 2\n")
     assert source(tmp_path / "a/pkg") != source(tmp_path / "b/c/pkg")
+
+
+def test_estimate_counts_networks_that_a_code_change_retrains(tmp_path):
+    """A model-file edit: the result's networks have new keys, and the rerun trains them first."""
+    from figures.store import result_key
+
+    store, models = ResultStore(tmp_path / "results"), tmp_path / "models"
+    models.mkdir()
+    modules = ["figures.experiments.common"]
+    key = result_key("exp_x", {"profile": "quick"}, modules)
+    store.save("exp_x", "quick", key, {"recipe": {}}, {"networks": {"resnet8": "0" * 16}, "wall_time_s": 5.0},
+               {"resnet8": {"train_seconds": 600.0}}, {})
+    reg = {"exp_x": {"modules": modules, "estimate_s": {"quick": 1}, "configs": {"quick": {}}}}
+    [s] = runner.status(store, ["exp_x"], "quick", reg, models)
+    assert not s.fresh and s.reason == "networks changed: resnet8; trains resnet8 first (~10 min)"
+    assert s.estimate_s == 605.0

@@ -3,6 +3,7 @@ lack torch: the checkout's .venv then runs it), piped into `head`, and each fenc
 block of the README is exercised by a test (commands, Markdown, Python, YAML, layouts)."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
@@ -65,3 +66,80 @@ def test_output_into_head_is_no_bug():
                          capture_output=True, text=True)
     assert run.stderr == "" and run.stdout.splitlines()[-1] == "status 141", run  # as `yes | head -1`
     assert len(run.stdout.splitlines()) == 2
+
+
+def blocks(section: str | None = None) -> list[tuple[str, str]]:
+    """(language, text) of every fenced block of the README, or of one `### section`."""
+    text = README if section is None else README.split(f"### {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```(\w*)\n(.*?)^```", text, re.S | re.M)
+
+
+def test_readme_experiment_example_runs_and_returns_its_metrics(tmp_path):
+    import json
+
+    from figures import runner
+    from figures.store import ResultStore
+    from sitegen import modules
+
+    [code] = [text for lang, text in blocks("Add an experiment") if lang == "python"]
+    name = re.search(r'@register\("(\w+)"', code).group(1)
+    (tmp_path / "figures" / "experiments").mkdir(parents=True)
+    (tmp_path / "figures" / "experiments" / f"{name}.py").write_text(code)
+    modules.use_project_modules(tmp_path)
+    try:
+        stored = runner.run_one(ResultStore(tmp_path / "results"), name, "quick", tmp_path, progress=False)
+        declared = sys.modules[f"figures.experiments.{name}"].METRICS
+    finally:
+        modules.use_project_modules(REPO)  # and the example is forgotten
+    nets = [k for k, v in stored.metrics.items() if isinstance(v, dict)]
+    assert nets and all(set(declared["<net>"]) <= set(stored.metrics[n]) for n in nets)
+    json.dumps({"metrics": stored.metrics, "data": stored.data}, allow_nan=False)
+
+
+def test_every_readme_block_is_one_a_test_exercises():
+    """A new kind of block needs a test: commands are parsed and the cheap ones run (below and in
+    test_careless_project, test_executors), Markdown and Python examples built or run, YAML loaded."""
+    import yaml
+
+    for lang, text in blocks():
+        assert lang in ("sh", "markdown", "python", "yaml", ""), lang
+        if lang == "python":
+            compile(text, "README.md", "exec")
+        elif lang == "yaml":
+            assert isinstance(yaml.safe_load(text), dict)
+        elif lang == "":  # the layout: every module it names exists
+            for module in re.findall(r"\b([a-z_]+\.py)\b", text):
+                assert list(REPO.glob(f"**/{module}")), module
+
+
+def test_readme_make_targets_and_modules_exist():
+    targets = set(re.findall(r"`make (\w+)", README)) | set(re.findall(r"^make (\w+)", README, re.M))
+    assert {"test", "figures", "serve", "check", "bench", "clean", "campaign"} <= targets
+    for target in targets:
+        assert subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True).returncode == 0, target
+    for module in re.findall(r"python -m ([\w.]+)", README):
+        assert importlib.util.find_spec(module), module
+
+
+@pytest.mark.parametrize("command", ["figures --list", "train --list --profile cifar10-10ep", "--help"])
+def test_readme_listing_commands_run_as_copied(command):
+    assert f"python build.py {command}" in " ".join(README.split())
+    run = subprocess.run(f"python build.py {command} | head -3", shell=True, cwd=REPO, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0 and run.stderr == "" and len(run.stdout.splitlines()) == 3, run
+
+
+def test_readme_figure_example_builds_two_numbered_figures(built_copy, capsys):
+    import build as cli
+
+    [text] = [t for lang, t in blocks("Add a figure") if lang == "markdown"]
+    (built_copy / "content" / "images").mkdir()
+    (built_copy / "content" / "images" / "block.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>')
+    (built_copy / "content" / "03-figures.md").write_text(
+        f"---\ntitle: Figures\n---\n\nSee @fig:block and @fig:stages.\n\n{text}")
+    code = cli.main(["--root", str(built_copy), "-q", "build"])
+    assert code == 0, capsys.readouterr().err
+    html = (built_copy / "site" / "index.html").read_text()
+    numbers = re.findall(r'<a class="xref" href="#fig-(block|stages)">Figure (\d+)</a>', html)
+    assert [n for n, _ in numbers] == ["block", "stages"] and numbers[0][1] != numbers[1][1], numbers

@@ -26,12 +26,24 @@ def draw(result, theme: Theme):
     return fig
 
 
+def _steps(result, name: str) -> tuple[float, float]:
+    """The smallest and largest ratio of one layer's gradient norm to the next layer's."""
+    n = result.data["grad_norms"][name]
+    r = [a / b for a, b in zip(n, n[1:]) if b]
+    return (min(r), max(r)) if r else (1.0, 1.0)
+
+
 def caption(result) -> str:
     d = _deepest(result)
-    return (f"Gradient norm of each 3×3 convolution at initialization, for plain and residual "
-            f"networks of {', '.join(str(x) for x in result.data['depths'])} layers (log scale). "
-            f"In the {d}-layer plain network the gradient changes by orders of magnitude from "
-            f"layer to layer; with identity shortcuts it stays within a small band.")
+    lo, hi = _steps(result, f"plain{d}")
+    return (f"Norm of the loss gradient with respect to the weights of each 3×3 convolution, "
+            f"‖∂L/∂W‖, at initialization, for plain and residual networks of "
+            f"{', '.join(str(x) for x in result.data['depths'])} layers (log scale). In the "
+            f"{d}-layer plain network neighbouring layers differ by factors of only {lo:.2f} to "
+            f"{hi:.2f}, but the differences compound into orders of magnitude over depth; with "
+            f"identity shortcuts the gradient stays within a small band. (The equations in the "
+            f"text are about ‖∂L/∂x‖, the gradient with respect to each layer's output; with "
+            f"batch normalization the two differ.)")
 
 
 def alt(result) -> str:

@@ -108,6 +108,9 @@ def use_wheels(run: Run) -> None:
         pass
     target = Path("/tmp/gpu-run-site")
     wheels = sorted(str(w) for w in (REPO / ".whl").glob("*.whl"))
+    if not wheels:
+        sys.exit(f"error: this Python ({sys.executable}) lacks submitit and .whl/ holds no wheel of it: run `make` "
+                 "(it makes .venv, which this script then uses), or `pip download --no-deps submitit==1.5.4 -d .whl`")
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps",
                     "--no-compile", "--target", str(target), *wheels], check=True)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
@@ -322,4 +325,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except ModuleNotFoundError as e:  # a package this Python lacks (torch, before `make`): said as that
+        from sitegen.environment import not_a_bug
+
+        if not_a_bug(e) is None:
+            raise
+        sys.exit(1)

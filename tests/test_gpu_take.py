@@ -1,14 +1,19 @@
 """`scripts/gpu_run.py --take DIR` is all or nothing: an archive it cannot take, or a
-write that fails halfway, leaves the checkout exactly as it was."""
+write that fails halfway, leaves the checkout exactly as it was; and before `make` the
+script says what is missing."""
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
 import pytest
+from test_readme import bare_python
+
+from sitegen import environment
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -75,3 +80,13 @@ def test_a_good_archive_is_taken(dirs, tmp_path):
     run = take(out, root)
     assert run.returncode == 0 and run.stdout == "took figures/results/a/quick/result.json\n", run
     assert tree(root) == {"figures/results/a/quick/result.json": b"theirs"}
+
+
+def test_the_dry_run_before_make_says_what_is_missing(tmp_path):
+    python = bare_python()
+    if python is None:
+        pytest.skip("no Python without torch here")
+    run = subprocess.run([python, str(REPO / "scripts" / "gpu_run.py"), "--profile", "quick", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, environment.REEXEC_ENV: "1"})
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr  # the variable: as before `make`
+    assert run.stderr.startswith("error: this Python (") and "`make`" in run.stderr, run.stderr

@@ -3,20 +3,31 @@
 Makes a six-chapter article in a temporary folder (about 5,000 words, 100+
 inline and 15+ display equations, 25 references cited 40 times, footnotes, ten
 figures from a dummy experiment and ten plot modules of its own, cross-references
-across chapters), then times, each several times:
+across chapters, a companion notebook that imports the figures package) beside a
+copy of the code (build.py, sitegen/, figures/ without weights and results), as
+an author's checkout has them, then times, each several times:
 
     cold     python build.py build  with no site/ and no .cache/ (results stored)
     cold-text  the same with the figures' SVGs already cached (our text pipeline alone)
     no-op    the same again, nothing changed
     edit     after appending a sentence to one chapter
     serve-*  no-op and edit inside one long-lived process, as `build.py serve` rebuilds
+    plot-edit     after editing one plot module's drawing code (CLI; serve-plot-edit: in the server)
+    caption-edit  after editing one plot module's caption
+    new-exp       after adding an experiment and a sentence quoting it (the build runs it)
+    frozen-model  `build --frozen` after editing a module an experiment declares: the refusal
+                  naming the stale result (exit 1 expected)
     pandoc   pandoc --citeproc --standalone --mathml --toc  on the same chapters
 
-    python bench/build_bench.py [--reps 5] [--keep]
+    python bench/build_bench.py [--reps 5] [--keep] [--code CHECKOUT]
+
+--code times another checkout's build on the same article (before/after a change:
+`git archive COMMIT build.py sitegen figures templates | tar -x -C /tmp/old`).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
@@ -41,6 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from figures.experiments import Context, Output, register
+from figures.experiments.bench_model import decay
 
 
 @dataclass(frozen=True)
@@ -50,16 +62,50 @@ class Config:
 
 
 @register("bench_curves", Config, profiles={"quick": {}, "cpu": {}, "full": {"points": 200}},
-          estimate_s={"quick": 1, "cpu": 1, "full": 1})
+          modules=("figures.experiments.bench_model",), estimate_s={"quick": 1, "cpu": 1, "full": 1})
 def run(cfg: Config, ctx: Context) -> Output:
     """Ten noisy decaying curves."""
     rng = np.random.default_rng(cfg.seed)
     ctx.facts.update(data="generated curves", n_train=0, n_test=0)
     x = np.linspace(0, 5, cfg.points)
-    series = {f"s{i}": (np.exp(-x / (i + 1)) + 0.02 * rng.standard_normal(cfg.points)).tolist() for i in range(10)}
+    series = {f"s{i}": (decay(x, i) + 0.02 * rng.standard_normal(cfg.points)).tolist() for i in range(10)}
     return Output(metrics={k: {"peak": float(max(v)), "last": float(v[-1])} for k, v in series.items()},
                   data={"x": x.tolist(), "series": series})
 '''
+
+MODEL = '''"""bench_model: the curves' shape, a module bench_curves declares (its edits make it stale)."""
+import numpy as np
+
+OFFSET = {offset}
+
+
+def decay(x, i):
+    return np.exp(-x / (i + 1)) + OFFSET
+'''
+
+NEW_EXPERIMENT = '''"""{name}: one number, an experiment added while the article is open."""
+from dataclasses import dataclass
+
+from figures.experiments import Context, Output, register
+
+
+@dataclass(frozen=True)
+class Config:
+    value: float = 2.5  # the number it returns (unitless)
+
+
+@register("{name}", Config, profiles={{"quick": {{}}}}, estimate_s={{"quick": 1}})
+def run(cfg: Config, ctx: Context) -> Output:
+    """One number."""
+    ctx.facts.update(data="none", n_train=0, n_test=0)
+    return Output(metrics={{"value": cfg.value}})
+'''
+
+NOTEBOOK = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {
+    "name": "python3", "display_name": "Python 3", "language": "python"}}, "cells": [
+    {"cell_type": "markdown", "id": "c0", "metadata": {}, "source": "# A companion notebook\n\nIt uses the plot style."},
+    {"cell_type": "code", "id": "c1", "metadata": {}, "execution_count": None, "outputs": [],
+     "source": "from figures import plotstyle\nprint(sorted(vars(plotstyle))[:3])"}]}
 
 PLOT = '''\
 """bench_fig{i:02d}: curve s{i} of the benchmark experiment."""
@@ -129,19 +175,28 @@ def chapters(rng: random.Random) -> list[tuple[str, str, str]]:
     return out
 
 
-def make_article(root: Path) -> list[Path]:
+def copy_code(code: Path, root: Path) -> None:
+    """The checkout's code beside the article, as in an author's checkout (no weights or results)."""
+    root.mkdir(parents=True)
+    shutil.copy(code / "build.py", root / "build.py")
+    for name in ("sitegen", "figures"):
+        shutil.copytree(code / name, root / name, ignore=shutil.ignore_patterns("weights", "results", "__pycache__"))
+
+
+def make_article(root: Path, code: Path) -> list[Path]:
     rng = random.Random(7)
     content = root / "content"
     content.mkdir(parents=True)
+    (content / "notebooks").mkdir()
+    (content / "notebooks" / "companion.ipynb").write_text(json.dumps(NOTEBOOK))
     (content / "site.yml").write_text('title: "Benchmark article"\ndescription: "Generated."\n'
                                       'published: "2026-01-01"\nprofile: quick\n'
                                       'authors:\n  - name: "Bench Author"\n')
     (content / "references.bib").write_text(bibtex(N_REFS))
     shutil.copy(REPO / "content" / "ieee.csl", content / "ieee.csl")
-    shutil.copytree(REPO / "templates", root / "templates")
-    for sub in ("experiments", "plots"):
-        (root / "figures" / sub).mkdir(parents=True)
+    shutil.copytree(code / "templates", root / "templates")
     (root / "figures" / "experiments" / "bench_curves.py").write_text(EXPERIMENT)
+    (root / "figures" / "experiments" / "bench_model.py").write_text(MODEL.format(offset=0))
     for i in range(N_FIGURES):
         (root / "figures" / "plots" / f"bench_fig{i:02d}.py").write_text(PLOT.format(i=i))
     plain_files = []
@@ -154,6 +209,11 @@ def make_article(root: Path) -> list[Path]:
     return plain_files
 
 
+def edit_plot(root: Path, i: int, old: str, new: str) -> None:
+    path = root / "figures" / "plots" / f"bench_fig{i:02d}.py"
+    path.write_text(path.read_text().replace(old, new, 1))
+
+
 def cpu_now() -> float:
     """CPU seconds of this process and its finished children (pandoc, helpers): unlike wall
     time it hardly moves when other jobs share the machine."""
@@ -161,12 +221,12 @@ def cpu_now() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+def timed(cmd: list[str], cwd: Path, expect: int = 0) -> tuple[float, float]:
     """(wall, CPU) seconds of a command."""
     t0, c0 = time.perf_counter(), cpu_now()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     dt, cpu = time.perf_counter() - t0, cpu_now() - c0
-    if proc.returncode != 0:
+    if proc.returncode != expect:
         sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr.strip()}")
     return dt, cpu
 
@@ -175,29 +235,36 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=5, help="repetitions of each measurement")
     ap.add_argument("--keep", action="store_true", help="keep the temporary project and print its path")
+    ap.add_argument("--code", type=Path, default=REPO, help="the checkout whose build is timed (default: this one)")
     args = ap.parse_args()
     import pypandoc
 
     tmp = Path(tempfile.mkdtemp(prefix="build-bench-"))
     root = tmp / "article"
-    plain = make_article(root)
+    copy_code(args.code.resolve(), root)
+    plain = make_article(root, args.code.resolve())
     text = "\n".join(p.read_text() for p in plain)
     print(f"article: {N_CHAPTERS} chapters, {len(text.split())} words, {text.count('$$') // 2} display and "
           f"{(text.count('$') - text.count('$$') * 2) // 2} inline equations, {text.count('[@')} citations of "
           f"{N_REFS} references, {text.count('[^') // 2} footnotes, {N_FIGURES} figures", flush=True)
-    build = [sys.executable, str(REPO / "build.py"), "--root", str(root)]
+    print(f"code: {args.code.resolve()}", flush=True)
+    build = [sys.executable, str(root / "build.py"), "--root", str(root)]
     pandoc = [pypandoc.get_pandoc_path(), *map(str, plain), "--citeproc", "--standalone", "--mathml", "--toc",
               "--bibliography", "content/references.bib", "--csl", "content/ieee.csl",
               "--metadata", "title=Benchmark article", "-o", str(tmp / "pandoc.html")]
-    timed([*build, "-q", "figures"], root)  # results are committed in a real project: not timed
-    times: dict[str, list[tuple[float, float]]] = {"pandoc": [], "cold": [], "cold-text": [], "noop": [], "edit": [],
-                                     "serve-noop": [], "serve-edit": []}
-    sys.path.insert(0, str(REPO))
+    timed([*build, "-q", "figures", "--only", "bench_curves"], root)  # results are committed in a real project: not timed
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in (
+        "pandoc", "cold", "cold-text", "noop", "edit", "serve-noop", "serve-edit", "plot-edit", "caption-edit",
+        "serve-plot-edit", "new-exp", "frozen-model")}
+    sys.path.insert(0, str(root))  # the copied code, as `build.py serve` in that checkout imports it
     from sitegen.build import build as build_site
+    from sitegen.modules import forget_modules
     from sitegen.project import load_project
 
-    def in_process() -> tuple[float, float]:
+    def in_process(code_changed: bool = False) -> tuple[float, float]:
         t0, c0 = time.perf_counter(), cpu_now()
+        if code_changed:  # as the server does when a .py file changed
+            forget_modules()
         build_site(load_project(root), progress=False, log=lambda m: None)
         return time.perf_counter() - t0, cpu_now() - c0
 
@@ -205,7 +272,7 @@ def main() -> int:
     def clear(keep_figures: bool = False) -> None:  # what a fresh checkout lacks: site/ and the build cache
         for stale in (root / "site", root / ".cache" / "chapters", root / ".cache" / "jinja",
                       root / ".cache" / "bibliography", root / ".cache" / "last-build.json",
-                      *(() if keep_figures else (root / ".cache" / "figures",))):
+                      *(() if keep_figures else (root / ".cache" / "figures", root / ".cache" / "notebooks"))):
             shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
 
     for rep in range(args.reps):
@@ -221,6 +288,20 @@ def main() -> int:
         times["serve-noop"].append(in_process())
         chapter.write_text(chapter.read_text() + f"\nA sentence added while serving, number {rep}.\n")
         times["serve-edit"].append(in_process())
+        edit_plot(root, 3, "epoch", f"epoch ({rep})")
+        times["plot-edit"].append(timed([*build, "-q", "build"], root))
+        edit_plot(root, 4, "peaking at", f"peaking ({rep}) at")
+        times["caption-edit"].append(timed([*build, "-q", "build"], root))
+        edit_plot(root, 5, "epoch", f"epoch ({rep})")
+        times["serve-plot-edit"].append(in_process(code_changed=True))
+        name = f"bench_new{rep}"
+        (root / "figures" / "experiments" / f"{name}.py").write_text(NEW_EXPERIMENT.format(name=name))
+        ch2 = root / "content" / "02-ch2.md"
+        ch2.write_text(ch2.read_text() + f'\nIt is {{{{ result("{name}", "value", fmt="{{:.1f}}") }}}}.\n')
+        times["new-exp"].append(timed([*build, "-q", "build"], root))
+        (root / "figures" / "experiments" / "bench_model.py").write_text(MODEL.format(offset=rep + 1))
+        times["frozen-model"].append(timed([*build, "-q", "build", "--frozen"], root, expect=1))
+        timed([*build, "-q", "build"], root)  # the stale result rerun: not timed
     med = {k: statistics.median(w for w, _ in v) for k, v in times.items()}
     cpu = {k: statistics.median(c for _, c in v) for k, v in times.items()}
     p = med["pandoc"]
@@ -231,6 +312,9 @@ def main() -> int:
         print(f"{k:10s} {med[k]:10.3f}s {min(walls):6.3f}s {max(walls):6.3f}s {med[k] / p:8.2f}x | "
               f"{cpu[k]:9.3f}s {cpu[k] / cpu['pandoc']:8.2f}x")
     goals = [("cold build <= 3x plain pandoc", med["cold"] <= 3 * p),
+             ("plot-module edit <= 5x plain pandoc (CLI)", med["plot-edit"] <= 5 * p),
+             ("caption edit <= 5x plain pandoc (CLI)", med["caption-edit"] <= 5 * p),
+             ("plot-module edit <= 3x plain pandoc (serve)", med["serve-plot-edit"] <= 3 * p),
              ("one-chapter edit faster than plain pandoc (CLI)", med["edit"] < p),
              ("one-chapter edit faster than plain pandoc (serve)", med["serve-edit"] < p),
              ("no-op rebuild < 0.2 s (CLI)", med["noop"] < 0.2),

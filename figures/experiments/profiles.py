@@ -64,6 +64,12 @@ PROFILES: dict[str, dict[str, dict]] = {
         "cifar10-10ep": {"depths": [20, 56], "n_images": 10000, "batch_size": 500},
         "paper": {"depths": [20, 56, 110], "n_images": 10000, "batch_size": 1000},
     },
+    "shattered_gradients": {
+        "quick": {"depths": [8, 14], "init_depths": [8, 14], "pairs": 2, "points": 9,
+                  "lags": [1, 2, 4, 8], "far_lag": 4, "bn_images": 64, "repeats": 1},
+        "cifar10-10ep": {"depths": [20, 32, 44, 56], "init_depths": [20, 32, 44, 56, 110]},
+        "paper": {"depths": [20, 32, 44, 56, 110], "init_depths": [20, 32, 44, 56, 110]},
+    },
     "lesion": {
         "quick": {"depth": 14, "n_images": 64},
         "cifar10-10ep": {"depth": 56, "n_images": 10000},
@@ -105,6 +111,7 @@ ESTIMATE_S: dict[str, dict[str, float]] = {
     "gradient_flow": {"quick": 4, "cifar10-10ep": 60, "paper": 60},
     "highway_gates": {"quick": 2, "cifar10-10ep": 60, "paper": 60},
     "layer_responses": {"quick": 3, "cifar10-10ep": 200, "paper": 200},
+    "shattered_gradients": {"quick": 3, "cifar10-10ep": 240, "paper": 300},
     "lesion": {"quick": 3, "cifar10-10ep": 1800, "paper": 1800},
     "loss_landscape": {"quick": 3, "cifar10-10ep": 600, "paper": 900},
 }

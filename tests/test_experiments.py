@@ -24,7 +24,7 @@ from figures.config import to_dict  # noqa: E402
 from figures.store import ResultStore  # noqa: E402
 
 NAMES = ("architectures", "depth_sweep", "feature_maps", "gradient_flow", "highway_gates",
-         "layer_responses", "lesion", "loss_landscape", "shattered_gradients")
+         "layer_responses", "lesion", "lesion_live", "loss_landscape", "shattered_gradients")
 
 
 class Results(dict):

@@ -13,7 +13,7 @@ from figures.store import ResultStore, git_commit
 from .. import pandoc
 from ..model import Chapter, Media, Reference, RenderedFigure
 from ..project import Project
-from . import images, numbers, page_meta, page_notes
+from . import images, live, numbers, page_meta, page_notes
 from .assemble import assemble
 from .templates import render_page
 
@@ -103,6 +103,7 @@ def render_site(project: Project, store: ResultStore, chapters: list[Chapter], r
     bodies, footnotes = page_notes.collect_footnotes(bodies)
     bodies = [page_notes.mark_asides(b) for b in bodies]
     files = assets(project, figures)
+    files.update(live.files(figures, store, cfg.profile))  # the live lesion figure's networks
     meta = meta_context(project, refs)
     files[PREVIEW] = page_meta.preview_image(cfg, cfg.author_list, meta["published"]["human"], project.cache)
     chapter_ctx = [

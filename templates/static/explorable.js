@@ -191,4 +191,13 @@
   }
 
   document.querySelectorAll(".explorable[data-explorable='gradient-product']").forEach(setup);
+  // the live lesion figure (lesion_live.js): nothing of it, nor of its networks, loads before the reader gets near
+  document.querySelectorAll(".explorable[data-explorable='lesion-live']").forEach(function (box) {
+    function go() { var s = document.createElement("script"); s.src = "static/lesion_live.js"; document.head.appendChild(s); }
+    if (!("IntersectionObserver" in window)) { go(); return; }
+    var seen = new IntersectionObserver(function (es) {
+      if (es.some(function (e) { return e.isIntersecting; })) { seen.disconnect(); go(); }
+    }, { rootMargin: "300px" });
+    seen.observe(box);
+  });
 })();

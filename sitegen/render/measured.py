@@ -69,9 +69,11 @@ class Seeds:
     def __getitem__(self, i):
         return self.values[i]
 
-    def text(self, fmt: str | None = None, with_spread: bool = True) -> str:
-        from .results import format_value
-
+    def text(self, fmt: str | None = None, with_spread: bool = True,
+             format_value: Callable[[Any, str | None], str] | None = None) -> str:
+        """'mean ± sd' (the mean alone for one seed, or without `with_spread`), each printed
+        by `format_value` (results.format_value, which checks `fmt`; plain 3 digits here)."""
+        format_value = format_value or _three_digits
         if self.mean is None:
             return "–"
         mean = format_value(self.mean, fmt)
@@ -136,6 +138,10 @@ class Seeds:
         return self._compare(other, -1)
 
     __hash__ = object.__hash__
+
+
+def _three_digits(v: float, fmt: str | None = None) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
 def _name(s: Seeds) -> str:

@@ -118,7 +118,7 @@ class ResultsView:
             if is_spread(raw):  # mean ± sd over the seeds (spread=False: the mean alone)
                 if fmt is not None:
                     check_format(fmt)
-                text = measured.Seeds(raw).text(fmt, with_spread=bool(spread))
+                text = measured.Seeds(raw).text(fmt, bool(spread), format_value)
                 return numbers.mark(text, experiment, path)
             text = format_value(raw, fmt)
             return numbers.mark(text, experiment, path) if numbers.is_number(raw) else text

@@ -166,6 +166,9 @@ def cmd_train(args) -> int:
     if args.list:
         _print_networks(campaign.plan(profile, root=project.root), profile)
         return 0
+    if args.report:
+        print(campaign.report(profile, root=project.root))
+        return 0
     if args.prune:
         gone = campaign.prune()
         _say(args, f"deleted {len(gone)} stale network(s): {', '.join(gone) or 'none'}")
@@ -276,6 +279,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", metavar="NAME", help="train only this network")
     p.add_argument("--commit", action="store_true", help="git-commit each network as it finishes")
     p.add_argument("--list", action="store_true", help="list the networks: trained, missing or stale")
+    p.add_argument("--report", action="store_true",
+                   help="a Markdown table of every network and seed: errors, mean ± sd, cost, precision, CPU")
     p.add_argument("--prune", action="store_true",
                    help="delete stored networks that no profile's current code keys")
     _compute_flags(p)

@@ -73,8 +73,12 @@ def consent(project: Project, stale: list, train: bool | None) -> None:
     if train or not committed(profile):
         return
     from figures import campaign
+    from figures.experiments.profiles import ANALYSED_SEEDS, SEEDS
 
-    todo = [s for s in campaign.plan(profile, root=project.root) if s.state != "trained"]
+    # the seeds the experiments analyse: the campaign may still be training others
+    analysed = set(ANALYSED_SEEDS.get(profile, SEEDS.get(profile, [0])))
+    todo = [s for s in campaign.plan(profile, root=project.root)
+            if s.state != "trained" and s.seed in analysed]
     if not todo:
         return
     names = [f"{s.name}{f' seed {s.seed}' if s.seed else ''} ({s.state})" for s in todo]

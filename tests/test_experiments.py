@@ -45,8 +45,14 @@ def test_quick_experiments_use_exactly_the_campaign_networks(quick_results):
     """The campaign's list of the quick profile's networks is what the experiments analysed."""
     from figures.experiments.profiles import NETWORKS
 
+    from figures.experiments.profiles import SEEDS
+    from figures.runner import seeded
+
     used = set().union(*(r.provenance["networks"] for r in quick_results.values()))
-    assert sorted(used) == sorted(NETWORKS["quick"])
+    # every network from every seed, except those only the seed-0 pictures analyse
+    wanted = {seeded(n, s) for n in NETWORKS["quick"] for s in SEEDS["quick"]}
+    assert used <= wanted and {seeded(n, 0) for n in NETWORKS["quick"]} <= used
+    assert {r.provenance["seeds"] == SEEDS["quick"] for r in quick_results.values()} == {True, False}
 
 
 def test_editing_a_model_file_makes_exactly_the_results_using_its_nets_stale(quick_results, monkeypatch):
@@ -57,8 +63,8 @@ def test_editing_a_model_file_makes_exactly_the_results_using_its_nets_stale(qui
     monkeypatch.setattr(store_mod, "module_source_hash",  # as if highway.py's code had changed
                         lambda m, n=None: real(m, n) + ("*" if m == "figures.models.highway" else ""))
     stale = {s.name: s.reason for s in runner.status(quick_results.store, NAMES, "quick") if not s.fresh}
-    assert stale == {"architectures": "networks changed: highway8",
-                     "highway_gates": "networks changed: highway8"}
+    assert stale == {"architectures": "networks changed: highway8, highway8@seed1",
+                     "highway_gates": "networks changed: highway8, highway8@seed1"}
 
 
 def test_architectures_times_every_network_side_by_side(quick_results):
@@ -68,10 +74,16 @@ def test_architectures_times_every_network_side_by_side(quick_results):
     t = m["timing"]
     assert t["precision"] in ("bf16", "fp32") and t["host"] and t["steps_per_epoch"] > 0
     batch = experiments.get("architectures").config("quick").recipe.batch_size
+    from figures.spread import is_spread
+
+    def each(v, n):  # every seed's run timed its own: the per-seed values (one, if they agree)
+        return v["values"] if is_spread(v) else [v] * n
+
+    n = len(quick_results["architectures"].provenance["seeds"])
     for name in quick_results["architectures"].data["models"]:
-        rate = m[name]["images_per_second"]
-        assert rate > 0
-        assert m[name]["seconds_per_epoch"] == pytest.approx(t["steps_per_epoch"] * batch / rate, rel=0.01, abs=0.05)  # rounded to 0.1 s
+        for rate, seconds in zip(each(m[name]["images_per_second"], n), each(m[name]["seconds_per_epoch"], n)):
+            assert rate > 0
+            assert seconds == pytest.approx(t["steps_per_epoch"] * batch / rate, rel=0.01, abs=0.06)  # rounded to 0.1 s
 
 
 @pytest.fixture(scope="session")
@@ -139,7 +151,9 @@ def test_trained_networks_are_shared_between_experiments(quick_results):
         return dict(p.split(" ") for p in quick_results[name].provenance["models"].split(", "))
 
     lesion, landscape, sweep = keys("lesion"), keys("loss_landscape"), keys("depth_sweep")
-    assert lesion == landscape and set(lesion) <= set(sweep)
+    # the landscape is drawn on seed 0's networks only; the lesion on every seed's
+    assert set(landscape) < set(lesion) and all(lesion[k] == v for k, v in landscape.items())
+    assert set(lesion) <= set(sweep) and any("@seed" in k for k in lesion)
     assert all(sweep[k] == v for k, v in lesion.items())
 
 
@@ -165,8 +179,10 @@ def test_plot_draws_svgs_chart_and_alt_from_the_data(quick_results, vega_schema,
 
     from figures.plotstyle import THEMES, svg_bytes
 
+    from figures.plotstyle import view
+
     module = plots.get(figure)
-    result = quick_results[module.EXPERIMENT]
+    result = view(quick_results[module.EXPERIMENT])  # means, spreads beside: as the build draws it
     svgs = {t: svg_bytes(module.draw(result, THEMES[t])) for t in ("light", "dark")}
     for svg in svgs.values():
         assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg and len(svg) > 2000
@@ -198,8 +214,10 @@ def test_the_build_draws_each_figure_as_the_plot_module_does(quick_results, figu
     from figures.plotstyle import THEMES, svg_bytes
     from sitegen.render.figures import draw_pair
 
+    from figures.plotstyle import view
+
     module = plots.get(figure)
-    result = quick_results[module.EXPERIMENT]
+    result = view(quick_results[module.EXPERIMENT])
     light, dark = draw_pair(module, result)
     assert light == svg_bytes(module.draw(result, THEMES["light"]))
     assert _ids_in_order(dark) == _ids_in_order(svg_bytes(module.draw(result, THEMES["dark"])))
@@ -208,8 +226,10 @@ def test_the_build_draws_each_figure_as_the_plot_module_does(quick_results, figu
 @pytest.mark.parametrize("figure", ["depth_sweep_curves", "gradient_flow_training", "lesion", "architectures",
                                     "feature_maps"])
 def test_required_charts_are_interactive(quick_results, figure):
+    from figures.plotstyle import view
+
     module = plots.get(figure)
-    spec = module.chart(quick_results[module.EXPERIMENT])
+    spec = module.chart(view(quick_results[module.EXPERIMENT]))
     params = spec.get("params", []) + [p for layer in spec.get("layer", []) for p in layer.get("params", [])]
     assert any("bind" in p or "select" in p for p in params), figure
     assert "tooltip" in json.dumps(spec)

@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
+from figures.spread import STANDARD_ERRORS
 from figures.store import sha256
 
 from .. import pandoc, sandbox
@@ -21,12 +22,12 @@ from ..cache import Cache, key, source
 from ..errors import BuildError
 from ..model import Chapter
 from ..project import Project
-from . import numbers
+from . import measured, numbers
 from .results import ResultsView
 
 # the code Jinja's output depends on (StoredResult.get walks the paths in figures.store)
 JINJA_CODE = ("sitegen.render.results", "sitegen.render.chapters", "sitegen.sandbox", "sitegen.frontmatter",
-              "sitegen.limits", "sitegen.render.numbers", "figures.store")
+              "sitegen.limits", "sitegen.render.numbers", "sitegen.render.measured", "figures.store", "figures.spread")
 
 
 def results_digest(project: Project) -> str:
@@ -119,12 +120,17 @@ def check_claims(ch: Chapter, helpers: dict[str, Callable[..., Any]]) -> None:
     for i, claim in enumerate(claims):
         line = lines[i] if i < len(lines) else (ch.front.key_lines.get("claims", 2) if ch.front else 2)
         try:
-            ok = bool(env.compile_expression(claim, undefined_to_none=False)(**helpers))
+            with measured.noted() as inside_noise:
+                ok = bool(env.compile_expression(claim, undefined_to_none=False)(**helpers))
         except Exception as e:
             err = sandbox.author_error(e, "<claim>", ch.path, line, f"claim `{claim}`: ")
             if err is None:
                 raise
             raise BuildError(err.message, ch.path, line) from None
+        if not ok and inside_noise:
+            raise BuildError(f"claim holds on the means but not beyond the noise (the difference of the "
+                             f"means is within {STANDARD_ERRORS:g} standard errors): `{claim}`: "
+                             + "; ".join(inside_noise), ch.path, line)
         if not ok:
             raise BuildError(f"claim does not hold for the current results: `{claim}`; "
                              f"update the prose or the experiment", ch.path, line)

@@ -39,7 +39,7 @@ def _matplotlib_version() -> str:
 def figure_key(name: str, result: StoredResult) -> str:
     # result.json's checksum covers metrics, data, arrays and the provenance the card
     # shows: a rerun that changes only the provenance still redraws the card
-    return key(source(f"figures.plots.{name}", "figures.plotstyle", "sitegen.render.figures"), result.key,
+    return key(source(f"figures.plots.{name}", "figures.plotstyle", "figures.spread", "sitegen.render.figures"), result.key,
                result.checksum, _matplotlib_version())
 
 
@@ -53,7 +53,10 @@ class Drawing:
         self.misses = [n for n in names if self._entry(n) is None]  # missing or damaged
         self.modules = {n: load_plot(n) for n in self.misses}  # imported here: the workers inherit them
         if self.misses:
-            self.workers = drawing.start(self.misses, lambda name: draw_pair(self.modules[name], results[name]))
+            from figures.plotstyle import view  # matplotlib: only when something is drawn
+
+            self.drawn = {n: view(results[n]) for n in self.misses}  # means, and spreads beside
+            self.workers = drawing.start(self.misses, lambda name: draw_pair(self.modules[name], self.drawn[name]))
 
     def finish(self) -> dict[str, RenderedFigure]:
         """{name: RenderedFigure}, in the order of `names`."""
@@ -62,7 +65,7 @@ class Drawing:
             pairs = dict(zip(self.misses, self.workers.finish()))  # (light, dark)
             texts = {}
             for name in self.misses:
-                module, result = self.modules[name], self.results[name]
+                module, result = self.modules[name], self.drawn[name]
                 with _plot_errors(module):
                     spec = module.chart(result) if hasattr(module, "chart") else None
                     texts[name] = (spec, module.caption(result), " ".join(module.alt(result).split()))
@@ -134,9 +137,11 @@ def _plot_errors(module):
 def provenance_card(result: StoredResult) -> dict:
     p = result.provenance
     fields = ["experiment", "profile", "device", "cpu_model", "threads", "precision", "torch", "cuda",
-              "data", "data_sha256", "n_train", "n_test", "seed", "models", "trained",
+              "data", "data_sha256", "n_train", "n_test", "seed", "seeds", "models", "trained",
               "commit", "code_hash", "started", "wall_time_s", "command"]
     card = {k: p[k] for k in fields if k in p and p[k] not in ("", None)}
+    if isinstance(card.get("seeds"), list):
+        card["seeds"] = ", ".join(map(str, card["seeds"])) + f" (n = {len(card['seeds'])})"
     if isinstance(card.get("trained"), dict):  # per network: epochs, steps, precision, processor
         card["trained"] = "; ".join(f"{k}: {v}" for k, v in card["trained"].items())
     return card

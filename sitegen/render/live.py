@@ -35,7 +35,7 @@ def data_js(result) -> bytes:
         "networks": [{"name": n, "label": label(n), **g, "weights": b64(a[f"{n}_weights"]),
                       "pytorch": {"sample_accuracy": m[n]["sample_accuracy"],
                                   "single_block_accuracy": d["single_block_accuracy"][n]}}
-                     for n, g in d["networks"].items()],
+                     for n, g in sorted(d["networks"].items(), key=lambda kv: kv[0].startswith("plain"))],
     }
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
     return f"window.lesionLiveData&&window.lesionLiveData({text});\n".encode("utf-8")

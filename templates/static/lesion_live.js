@@ -76,6 +76,7 @@
     var s = e.reduce(function (a, b) { return a + b; }, 0);
     return e.map(function (v) { return v / s; });
   }
+  function an(word) { return (/^[aeiou]/i.test(word) ? "an " : "a ") + word; }
   function blockLabel(name) { var p = name.replace("layer", "").split("."); return p[0] + "." + (+p[1] + 1); }
 
   function start(data) {
@@ -92,7 +93,7 @@
     var strip = el("div", { "class": "ll-strip", role: "radiogroup", "aria-label": "Test image to classify" });
     data.strip.forEach(function (idx, k) {
       var b = el("button", { type: "button", role: "radio", "aria-checked": k === 0 ? "true" : "false", tabindex: k === 0 ? "0" : "-1",
-                             "aria-label": "test image " + (idx + 1) + ", a " + classes[data.labels[idx]] });
+                             "aria-label": "test image " + (idx + 1) + ", " + an(classes[data.labels[idx]]) });
       var c = el("canvas", { width: 32, height: 32, "aria-hidden": "true" });
       paint(c, images.subarray(idx * 3072, (idx + 1) * 3072));
       b.appendChild(c);
@@ -137,7 +138,7 @@
 
     // each network: its blocks laid out by stage, as the stage diagram draws them
     var panels = data.networks.map(function (net, k) {
-      var p = el("section", { "class": "ll-net ll-" + (net.name.indexOf("plain") === 0 ? "plain" : "residual"), "aria-label": net.label });
+      var p = el("div", { "class": "ll-net ll-" + (net.name.indexOf("plain") === 0 ? "plain" : "residual"), role: "group", "aria-label": net.label });
       p.appendChild(el("p", { "class": "ll-name" }, net.label));
       var diagram = el("div", { "class": "ll-diagram" });
       diagram.appendChild(el("span", { "class": "ll-end" }, "conv"));
@@ -264,7 +265,7 @@
           (s ? " says " + classes[s.best] + " (" + pct(s.p) + ")" + (state.label != null ? (s.best === state.label ? ", right" : ", wrong") : "") : "") +
           (a != null ? "; it gets " + pct(a) + " of the " + n + " test images right" : "");
       });
-      readout.textContent = (state.label != null ? "For " + state.what + ", a " + classes[state.label] + ": " : "For your image: ") + parts.join(". ") + ".";
+      readout.textContent = (state.label != null ? "For " + state.what + ", " + an(classes[state.label]) + ": " : "For your image: ") + parts.join(". ") + ".";
     }
     box.lesionLive = { runners: runners, images: images, labels: data.labels, data: data };
     classify();

@@ -170,3 +170,16 @@ def test_a_notebook_reruns_only_when_a_file_it_imports_or_reads_changes(tmp_path
     assert run() == "second ['4']\n" and len(log) == 3  # a file it reads
     nb = notebooks.executed(path, tmp_path / ".cache", log.append, tmp_path)
     assert [c.execution_count for c in nb.cells if c.cell_type == "code"] == [1]  # the hidden probes are not counted
+
+
+def test_a_notebook_page_is_converted_once(tmp_path, monkeypatch):
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(tiny_notebook("x = 1"), str(path))
+    nb = read(path)
+    first = notebooks.rendered(nb, path, tmp_path / ".cache")
+    assert first["title"] == "A tiny notebook" and "<math" in first["summary"] and '<span class="n">x</span>' in first["cells"]
+    monkeypatch.setattr(notebooks, "to_html", lambda nb: pytest.fail("converted again"))
+    assert notebooks.rendered(read(path), path, tmp_path / ".cache") == first
+    nbformat.write(tiny_notebook("x = 2"), str(path))  # another notebook: converted
+    with pytest.raises(pytest.fail.Exception, match="converted again"):
+        notebooks.rendered(read(path), path, tmp_path / ".cache")

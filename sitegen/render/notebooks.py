@@ -189,6 +189,21 @@ def to_html(nb) -> str:
     return body
 
 
+def rendered(nb, path: Path, cache_root: Path) -> dict:
+    """{title, summary, cells} as HTML, cached by the executed notebook, this module and
+    nbconvert's and pandoc's versions: an edit elsewhere converts no notebook again."""
+    from importlib.metadata import version
+
+    import nbformat
+
+    def make() -> dict:
+        title, summary = title_and_summary(nb, path)
+        return {"title": title, "summary": pandoc.inline_markdown(summary) if summary else "", "cells": to_html(nb)}
+
+    entry = key(nbformat.writes(nb), source(Path(__file__)), version("nbconvert"), pandoc.pandoc_version(cache_root))
+    return Cache(cache_root, "notebooks").json(f"{path.stem}-html", entry, make)
+
+
 def highlight_css() -> str:
     from pygments.formatters import HtmlFormatter
 
@@ -206,10 +221,10 @@ def media(project: Project, log=print) -> Media:
     css = highlight_css() if paths else ""
     for path in paths:
         nb = executed(path, project.cache, log, project.root)
-        title, summary = title_and_summary(nb, path)
-        entry = {"title": title, "summary": pandoc.inline_markdown(summary) if summary else "",
+        html = rendered(nb, path, project.cache)
+        entry = {"title": html["title"], "summary": html["summary"],
                  "href": f"notebooks/{path.stem}.html", "ipynb": f"notebooks/{path.name}", "file": path.name}
-        page = render_page(project, {"site": project.config, "notebook": entry, "cells": to_html(nb),
+        page = render_page(project, {"site": project.config, "notebook": entry, "cells": html["cells"],
                                      "highlight_css": css}, "notebook.html.j2")
         media.files[entry["href"]] = page.encode("utf-8")
         media.files[entry["ipynb"]] = path.read_bytes()

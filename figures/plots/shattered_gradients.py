@@ -65,10 +65,16 @@ def alt(result) -> str:
         p, r = m[state].get(f"plain{d}"), m[state].get(f"resnet{d}")
         if p and r:
             parts.append(f"{when}, the {d}-layer plain network's neighbouring gradients correlate at "
-                         f"{p['neighbour_correlation']:.2f} and the residual network's at "
-                         f"{r['neighbour_correlation']:.2f}")
+                         f"{_r(p['neighbour_correlation'])} and the residual network's at "
+                         f"{_r(r['neighbour_correlation'])}")
+    text = "; ".join(parts)
     return ("Two line charts of gradient correlation, against depth and against the distance between "
-            "inputs. " + "; ".join(parts) + ".")
+            "inputs. " + text[:1].upper() + text[1:] + ".")
+
+
+def _r(v: float) -> str:
+    """Two decimals, and no minus sign on a value that rounds to zero."""
+    return f"{abs(v) if abs(v) < 0.005 else v:.2f}"
 
 
 def chart(result):

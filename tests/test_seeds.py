@@ -104,3 +104,17 @@ def test_a_claim_true_on_the_means_but_inside_the_noise_fails_the_build(project_
         assert "03-timing.md:5: claim holds on the means but not beyond the noise" in err, err
         # both summaries, each with its n and seeds
         assert err.count("n = 2, seeds 0, 1") == 2, err
+
+
+def test_an_unknown_leaf_lists_its_neighbours(tmp_path):
+    from figures.store import ResultStore
+    from sitegen.errors import BuildError
+    from sitegen.render.results import ResultsView
+
+    store = ResultStore(tmp_path)
+    store.save("toy", "quick", "k" * 64, {}, {}, {"resnet8": {"test_error": 0.5, "params": 7}, "summary": {}}, {}, {})
+    view = ResultsView(store, "quick")
+    with pytest.raises(BuildError, match=r"metrics of toy/resnet8: params, test_error$"):
+        view.value("toy", "resnet8", "tset_error")
+    with pytest.raises(BuildError, match=r"metrics of toy: resnet8, summary$"):
+        view.value("toy", "resnet9", "test_error")

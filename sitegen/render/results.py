@@ -89,9 +89,10 @@ class ResultsView:
         try:
             found = stored.get(*[str(p) for p in path])
         except KeyError:  # StoredResult.get's own: no such path
-            keys = ", ".join(sorted(stored.metrics))
+            where, keys = _deepest(stored.metrics, [str(p) for p in path])
+            at = f"{experiment}/{'/'.join(where)}" if where else experiment
             raise BuildError(f"result {experiment}/{'/'.join(map(str, path))} does not exist; "
-                             f"metrics of {experiment}: {keys}") from None
+                             f"metrics of {at}: {', '.join(keys) or '(none)'}") from None
         return plain(found)
 
     def number(self, experiment: str, *path: Any) -> Any:
@@ -144,3 +145,15 @@ class ResultsView:
             return measured.wrap(self.value(experiment, *path), experiment, path, mark=False)
 
         return {"result": raw, "value": raw}
+
+
+def _deepest(metrics: dict, path: list[str]) -> tuple[list[str], list[str]]:
+    """(the longest prefix of `path` that exists, the keys there): an unknown leaf's error
+    lists its neighbours, not the top-level metrics."""
+    node, where = metrics, []
+    for p in path:
+        if not isinstance(node, dict) or p not in node or not isinstance(node[p], dict) \
+                or node[p].get("spread") is True:
+            break
+        node, where = node[p], [*where, p]
+    return where, sorted(node) if isinstance(node, dict) else []

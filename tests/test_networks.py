@@ -155,7 +155,9 @@ def test_campaign_plan_tells_trained_missing_and_partial(tmp_path, monkeypatch):
     (tmp_path / "partial").mkdir(exist_ok=True)  # the manifest lock lives there too
     (tmp_path / "partial" / weights.file_name("plain20", weights.model_key("plain20", recipe))
      .replace(".pt", ".ckpt")).write_bytes(b"x")
-    states = {s.name: s for s in campaign.plan("cifar10-10ep", store)}
+    plan = campaign.plan("cifar10-10ep", store)
+    states = {s.name: s for s in plan if s.seed == 0}  # the seed-0 networks saved above
+    assert {s.state for s in plan if s.name == "resnet20" and s.seed} == {"missing"}  # other seeds: own keys
     assert states["resnet20"].state == "trained" and "fp32 on Test CPU" in states["resnet20"].detail
     assert "test error 10.0%" in states["resnet20"].detail
     assert states["plain20"].state == "partial"

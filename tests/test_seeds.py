@@ -62,7 +62,9 @@ def test_seeds_do_arithmetic_seed_by_seed_and_compare_beyond_the_noise():
         assert not (b > a)      # true on the means (3 > 2), inside the noise
         assert (10 * b > a) and (a < 100)
     assert len(notes) == 1 and "x/b" in notes[0] and "x/a" in notes[0] and "n = 3" in notes[0]
-    with pytest.raises(ValueError, match="seeds"):
+    from sitegen.errors import BuildError
+
+    with pytest.raises(BuildError, match="seeds"):  # the author's mistake: one line, not a traceback
         a + measured.Seeds(spread.summarize([1.0, 2.0], [0, 1]))
     assert "{:.1f}".format(a) == "2.0"  # a format prints the mean
     assert "± " in str(a) and "result-number" in str(a)  # printed: the summary, marked

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from figures import spread
 
+from ..errors import BuildError
 from . import numbers
 
 _NOTES: contextvars.ContextVar[list | None] = contextvars.ContextVar("noise_notes", default=None)
@@ -92,8 +93,8 @@ class Seeds:
     def _apply(self, other: Any, op: Callable, flip: bool = False) -> "Seeds":
         if isinstance(other, Seeds):
             if other.seeds != self.seeds:
-                raise ValueError(f"cannot combine numbers measured on seeds {list(self.seeds)} "
-                                 f"and {list(other.seeds)}")
+                raise BuildError(f"cannot combine numbers measured on seeds {list(self.seeds)} "
+                                 f"and {list(other.seeds)}: seed by seed, they must share their seeds")
             theirs = other._s["values"]
         elif numbers.is_number(other):
             theirs = [other] * len(self)

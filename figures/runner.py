@@ -83,7 +83,8 @@ def status(store: ResultStore, names: Iterable[str], profile: str, registry: dic
         seeds_then = len(stored.provenance.get("seeds") or [0]) if prev else 1
         estimate = float(prev or entry["estimate_s"].get(profile, 60.0)) * seeds_now / seeds_then
         if models is not None and stored is not None and (not fresh or name in force):
-            missing = [n for n in untrained(stored, models) + retrained(changed, stored, models) if n not in counted]
+            missing = [n for n in dict.fromkeys(untrained(stored, models) + retrained(changed, stored, models))
+                       if n not in counted]  # a network both absent and rekeyed is trained once
             if missing:
                 # the stored wall time may have found these networks trained: they must be trained first
                 seconds = train_seconds(store, reg, profile) if seconds is None else seconds

@@ -113,7 +113,9 @@ def test_build_recomputes_changed_model_and_frozen_refuses(project_root, monkeyp
 
     monkeypatch.setattr(store_mod, "module_source_hash", edited)
     (project_root / "content" / "02-second.md").touch()  # defeat the no-op shortcut
-    with pytest.raises(BuildError, match=r"stale results.*gradient_flow \[quick\]: networks changed: plain14, resnet14"):
+    with pytest.raises(BuildError, match=r"stale results.*gradient_flow \[quick\]: networks changed: "
+                                         r"plain14, plain14@seed1, resnet14, resnet14@seed1; "
+                                         r"trains plain14, plain14@seed1, resnet14, resnet14@seed1 first"):
         build(load_project(project_root), frozen=True, progress=False, log=log.append)
     report = build(load_project(project_root), progress=False, log=log.append)
     assert report.ran == ["gradient_flow"]

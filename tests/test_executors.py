@@ -23,7 +23,7 @@ import build as cli  # noqa: E402
 from conftest import REPO, make_project  # noqa: E402
 from figures import executors  # noqa: E402
 from figures.experiments import trained  # noqa: E402
-from figures.experiments.profiles import RECIPES  # noqa: E402
+from figures.experiments.profiles import RECIPES, SEEDS  # noqa: E402
 from figures.jobs import network_job  # noqa: E402
 from figures.networks import Recipe  # noqa: E402
 from figures.weights import WeightStore, model_key  # noqa: E402
@@ -69,12 +69,13 @@ def test_two_networks_train_at_once_and_match_the_local_executor(tmp_path, capsy
     lines = capsys.readouterr().out.splitlines()
     started = [i for i, line in enumerate(lines) if re.search(r"network \w+: job \d+ started; log ", line)]
     ended = [i for i, line in enumerate(lines) if re.search(r"trained \w+ in .* \(job \d+ on ", line)]
-    assert len(started) == len(ended) == 2 and max(started) < min(ended), lines  # both ran at once
+    n = len(SEEDS["quick"])  # each network once per seed of the profile
+    assert len(started) == len(ended) == 2 * n and sorted(started)[1] < min(ended), lines  # two ran at once
     for name in ("resnet8", "plain8"):
         same_network(here, there, name)
     manifest = WeightStore(there / ".cache" / "models").manifest()
-    jobs = {e["name"]: e["job"] for e in manifest.values()}
-    assert {j["executor"] for j in jobs.values()} == {"local"} and len({j["job_id"] for j in jobs.values()}) == 2
+    jobs = {e["name"] + str(e["recipe"]["seed"]): e["job"] for e in manifest.values()}
+    assert {j["executor"] for j in jobs.values()} == {"local"} and len({j["job_id"] for j in jobs.values()}) == 2 * n
     assert all(j["node"] == socket.gethostname() for j in jobs.values())
     assert WeightStore(here / ".cache" / "models").manifest().keys() == manifest.keys()
 
@@ -216,7 +217,8 @@ def test_slurm_submission_carries_every_setting_and_its_job_lands_in_the_store(t
     assert command.endswith(f"-u -m submitit.core._submit {root / '.cache' / 'jobs'}")
     assert (fake_slurm / "4242.argv").read_text().endswith(".sh")  # sbatch is given the script alone
     assert "network resnet8: job 4242 started" in out and f"(job 4242 on {socket.gethostname()})" in out
-    (entry,) = WeightStore(root / ".cache" / "models").manifest().values()
+    (entry,) = [e for e in WeightStore(root / ".cache" / "models").manifest().values()
+                if e["recipe"]["seed"] == 0]  # seed 1's job landed beside it
     assert entry["name"] == "resnet8" and entry["job"] == {"executor": "slurm", "job_id": "4242",
                                                           "node": socket.gethostname()}
 
@@ -345,7 +347,8 @@ def test_gpu_run_dry_run_on_cpu_writes_weights_back(tmp_path):
     assert set(summary["bench"][0]["step_s"]) == {"resnet8", "plain8"}
     with tarfile.open(out / "weights.tar.gz") as tf:
         names = sorted(Path(n).name for n in tf.getnames())
-    assert names[0] == "MANIFEST.json" and [n.split("-")[0] for n in names[1:]] == ["plain8", "resnet8"]
+    per_seed = len(SEEDS["quick"])  # every seed of the profile
+    assert names[0] == "MANIFEST.json" and [n.split("-")[0] for n in names[1:]] == ["plain8"] * per_seed + ["resnet8"] * per_seed
     assert "figures: skipped" in (out / "run.log").read_text()
     took = subprocess.run([sys.executable, str(REPO / "scripts" / "gpu_run.py"), "--root", str(back),
                            "--take", str(out)], capture_output=True, text=True, env=env, timeout=120)

@@ -74,7 +74,7 @@ CHAPTER = """\
 ---
 title: Timing
 claims:
-  - result("depth_sweep", "resnet8", "train_seconds") > 0
+  - result("depth_sweep", "resnet8", "train_seconds") < 1e6
   - result("depth_sweep", "resnet8", "train_seconds") {op} result("depth_sweep", "resnet8", "train_seconds") - {margin}
 ---
 
@@ -87,7 +87,9 @@ seeds {{{{ value("depth_sweep", "resnet8", "train_seconds").seeds | join(", ") }
 @pytest.mark.parametrize("margin, ok", [("1e6", True), ("1e-9", False)])
 def test_a_claim_true_on_the_means_but_inside_the_noise_fails_the_build(project_root, capsys, margin, ok):
     """The quick profile trains every network from two seeds; a network's training time
-    differs between any two runs, so it always has a spread to be inside of."""
+    differs between any two runs, so it always has a spread to be inside of. How wide
+    that spread is depends on the machine's load, so the claim that must pass (line 4)
+    sits a million seconds from its bound, and the one that must fail (line 5) at 1e-9 s."""
     from figures.experiments.profiles import SEEDS
 
     assert len(SEEDS["quick"]) >= 2

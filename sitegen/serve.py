@@ -18,6 +18,7 @@ import http.server
 import json
 import math
 import queue
+import re
 import sys
 import threading
 import time
@@ -198,7 +199,40 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             at = html.rfind("</body>")
             html = html[:at] + RELOAD_JS + html[at:] if at >= 0 else html + RELOAD_JS
             return self._send(html.encode("utf-8"), "text/html; charset=utf-8")
+        if self.headers.get("Range"):
+            return self._send_range(path)
         return super().do_GET()
+
+    def _send_range(self, path: Path) -> None:
+        """A byte range (HTTP 206), as a host serves one: a video seeks with them. One range,
+        `bytes=a-b`, `bytes=a-` or `bytes=-n`; a range past the end is 416, a malformed one
+        is ignored and the whole file sent (RFC 9110, 14.2)."""
+        size = path.stat().st_size
+        m = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", self.headers["Range"])
+        if not m or m.group(1) == m.group(2) == "":
+            return super().do_GET()
+        if m.group(1):
+            start, end = int(m.group(1)), min(int(m.group(2) or size - 1), size - 1)
+        else:  # the last n bytes
+            start, end = max(size - int(m.group(2)), 0), size - 1
+        if start > end or start >= size:
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        self.send_response(206)
+        for k, v in (("Content-Type", self.guess_type(str(path))), ("Accept-Ranges", "bytes"),
+                     ("Content-Range", f"bytes {start}-{end}/{size}"), ("Content-Length", str(end - start + 1))):
+            self.send_header(k, v)
+        self.end_headers()
+        with path.open("rb") as f:
+            f.seek(start)
+            left = end - start + 1
+            while left > 0 and (chunk := f.read(min(left, 1 << 16))):
+                self.wfile.write(chunk)
+                left -= len(chunk)
+        return None
 
     def do_HEAD(self) -> None:
         if self._host_ok() and self._target() is not None:
@@ -242,6 +276,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")  # always the latest build
+        if b"Accept-Ranges" not in b"".join(getattr(self, "_headers_buffer", [])):
+            self.send_header("Accept-Ranges", "bytes")  # so a browser knows it may ask for a range
         super().end_headers()
 
     def log_message(self, format: str, *args) -> None:

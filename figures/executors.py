@@ -210,6 +210,9 @@ def make(settings: ComputeSettings, folder: Path):
     except RuntimeError:  # submitit looks for srun
         raise ExecutorError("--executor slurm needs Slurm's sbatch and srun on PATH: "
                             "run it on the cluster's login node") from None
+    from figures.slurm_watch import Job as WatchedJob
+
+    ex.job_class = WatchedJob  # followed through squeue where sacct has no accounting: quietly
     params: dict[str, Any] = {"time": settings.time_min, "signal_delay_s": 120,
                               "additional_parameters": settings.sbatch_options()}
     for key, value in (("partition", settings.partition), ("gpus_per_node", settings.gpus_per_job),

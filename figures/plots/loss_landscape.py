@@ -1,9 +1,10 @@
-"""loss_landscape: filter-normalized 2D loss surfaces of a trained ResNet and its plain twin (Li et al. 2018)."""
+"""loss_landscape: filter-normalized 2D loss surfaces of a trained ResNet and its plain twin (Li et al. 2018),
+one panel per pair of random directions."""
 from __future__ import annotations
 
 import numpy as np
 
-from figures.plotstyle import Theme, figure, net_label, vega_spec
+from figures.plotstyle import Theme, figure, net_label, spread_note, vega_spec
 
 EXPERIMENT = "loss_landscape"
 WIDTH = "page"
@@ -14,9 +15,17 @@ def _nets(result) -> list[str]:
     return [f"resnet{d}", f"plain{d}"]
 
 
+def _pairs(result) -> list[int]:
+    return list(range(1, int(result.data.get("pairs", 1)) + 1))
+
+
+def _grid(result, name: str, k: int) -> np.ndarray:
+    return result.arrays[f"{name}_loss" if k == 1 else f"{name}_loss_pair{k}"]
+
+
 def _levels(result) -> np.ndarray:
     """Shared log-spaced contour levels, from the lowest loss to the highest shown."""
-    grids = [result.arrays[f"{n}_loss"] for n in _nets(result)]
+    grids = [_grid(result, n, k) for n in _nets(result) for k in _pairs(result)]
     finite = np.concatenate([g[np.isfinite(g)] for g in grids])
     lo = max(float(finite.min()), 1e-3) if finite.size else 1e-3
     hi = min(float(finite.max()), lo * 1e3) if finite.size else 10.0
@@ -28,21 +37,26 @@ def draw(result, theme: Theme):
 
     coords = result.arrays["coords"]
     levels = _levels(result)
-    fig, axes = figure(theme, WIDTH, aspect=0.42, ncols=2, sharey=True)
+    pairs = _pairs(result)
+    fig, axes = figure(theme, WIDTH, aspect=0.62 * 2 / max(len(pairs), 2) + 0.08, ncols=len(pairs), nrows=2,
+                       sharey=True)
     cmap = "viridis" if theme.name == "light" else "magma"
     norm = matplotlib.colors.LogNorm(levels[0], levels[-1])
-    for ax, name in zip(axes[0], _nets(result)):
-        z = np.clip(np.nan_to_num(result.arrays[f"{name}_loss"], nan=levels[-1], posinf=levels[-1]),
-                    levels[0], levels[-1])
-        filled = ax.contourf(coords, coords, z, levels=levels, cmap=cmap, norm=norm)
-        ax.contour(coords, coords, z, levels=levels, colors=theme.fg, linewidths=0.3, alpha=0.5)
-        ax.plot([0], [0], marker="+", color=theme.fg, markersize=8)
-        ax.set_title(net_label(name), fontsize=9)
+    for row, name in zip(axes, _nets(result)):
+        for ax, k in zip(row, pairs):
+            z = np.clip(np.nan_to_num(_grid(result, name, k), nan=levels[-1], posinf=levels[-1]),
+                        levels[0], levels[-1])
+            filled = ax.contourf(coords, coords, z, levels=levels, cmap=cmap, norm=norm)
+            ax.contour(coords, coords, z, levels=levels, colors=theme.fg, linewidths=0.3, alpha=0.5)
+            ax.plot([0], [0], marker="+", color=theme.fg, markersize=7)
+            ax.set_title(f"{net_label(name)}, pair {k}", fontsize=8)
+            ax.set_aspect("equal")
+            ax.grid(False)
+            ax.tick_params(labelsize=7)
+        row[0].set_ylabel("direction 2")
+    for ax in axes[-1]:
         ax.set_xlabel("direction 1")
-        ax.set_aspect("equal")
-        ax.grid(False)
-    axes[0][0].set_ylabel("direction 2")
-    bar = fig.colorbar(filled, ax=axes[0].tolist(), pad=0.02, fraction=0.03)
+    bar = fig.colorbar(filled, ax=axes.ravel().tolist(), pad=0.02, fraction=0.03)
     ticks = levels[::3]
     bar.set_ticks(ticks, labels=[f"{v:.3g}" for v in ticks])
     bar.minorticks_off()
@@ -55,10 +69,13 @@ def draw(result, theme: Theme):
 def caption(result) -> str:
     r, p = _nets(result)
     n = len(result.data["coords"])
+    k = len(_pairs(result))
     return (f"Training loss (cross-entropy on {result.data['n_images']:,} training images) around the "
-            f"trained {net_label(r)} and {net_label(p)} (the interactive chart shows one at a time), along two random "
-            f"filter-normalized directions, on a {n}×{n} grid; the centre (0, 0) is the trained weights. "
-            f"Same colour scale for both. Compare Li et al. 2018, Fig. 5.")
+            f"trained {net_label(r)} (top) and {net_label(p)} (bottom), on a {n}×{n} grid along "
+            f"{'one pair' if k == 1 else f'{k} independent pairs'} of random filter-normalized directions "
+            f"(one column per pair; the interactive chart shows one network and pair at a time); "
+            f"the centre (0, 0) is the trained weights. Same colour scale for all. "
+            f"Compare Li et al. 2018, Fig. 5." + spread_note(result))
 
 
 def alt(result) -> str:
@@ -68,28 +85,38 @@ def alt(result) -> str:
     def f(v):
         return "n/a" if v is None else f"{v:.3g}"
 
-    return (f"Two contour maps of loss. {net_label(r)}: loss {f(m[r]['center_loss'])} at the centre, "
-            f"{f(m[r]['edge_loss'])} on average at the edge of the grid, "
-            f"{100 * m[r]['convex_fraction']:.0f}% of grid points locally convex. {net_label(p)}: "
-            f"{f(m[p]['center_loss'])} at the centre, {f(m[p]['edge_loss'])} at the edge, "
-            f"{100 * m[p]['convex_fraction']:.0f}% locally convex.")
+    def rises(name):
+        return ", ".join(f(m[name]["pairs"][str(k)]["edge_rise"]) for k in _pairs(result))
+
+    def convex(name):
+        return ", ".join(f"{100 * m[name]['pairs'][str(k)]['convex_fraction']:.0f}%" for k in _pairs(result))
+
+    return (f"{2 * len(_pairs(result))} contour maps of loss, one per network and pair of directions. "
+            f"{net_label(r)}: loss {f(m[r]['center_loss'])} at the centre; towards the edge of the grid it "
+            f"rises by {rises(r)} in the {len(_pairs(result))} pairs; locally convex at {convex(r)} of the "
+            f"grid. {net_label(p)}: {f(m[p]['center_loss'])} at the centre, rising by {rises(p)}; locally "
+            f"convex at {convex(p)}.")
 
 
 def chart(result):
     coords = result.data["coords"]
+    pairs = _pairs(result)
     rows = []
     for name in _nets(result):
         kind = "plain" if name.startswith("plain") else "residual"
-        grid = result.data["loss"][name]
-        rows += [{"network": kind, "a": round(a, 4), "b": round(b, 4), "loss": v}
-                 for b, row in zip(coords, grid) for a, v in zip(coords, row) if v is not None and v > 0]
+        for k in pairs:
+            grid = result.data["loss"][name][str(k)]
+            rows += [{"network": kind, "pair": k, "a": round(a, 4), "b": round(b, 4), "loss": v}
+                     for b, row in zip(coords, grid) for a, v in zip(coords, row) if v is not None and v > 0]
     step = (coords[1] - coords[0]) if len(coords) > 1 else 1.0
     axis = {"type": "quantitative", "scale": {"domain": [coords[0] - step / 2, coords[-1] + step / 2]}}
     return vega_spec(
         rows,
         params=[{"name": "net", "value": "residual",
-                 "bind": {"input": "radio", "options": ["residual", "plain"], "name": "network "}}],
-        transform=[{"filter": "datum.network == net"},
+                 "bind": {"input": "radio", "options": ["residual", "plain"], "name": "network "}},
+                {"name": "pair", "value": 1,
+                 "bind": {"input": "radio", "options": pairs, "name": "pair of directions "}}],
+        transform=[{"filter": "datum.network == net && datum.pair == pair"},
                    {"calculate": f"datum.a - {step / 2}", "as": "a0"},
                    {"calculate": f"datum.a + {step / 2}", "as": "a1"},
                    {"calculate": f"datum.b - {step / 2}", "as": "b0"},
@@ -102,7 +129,7 @@ def chart(result):
                       "scale": {"type": "log", "scheme": "viridis",
                                 "domain": [float(_levels(result)[0]), float(_levels(result)[-1])],
                                 "clamp": True}},
-            "tooltip": [{"field": "network"}, {"field": "a", "title": "direction 1"},
+            "tooltip": [{"field": "network"}, {"field": "pair"}, {"field": "a", "title": "direction 1"},
                         {"field": "b", "title": "direction 2"}, {"field": "loss", "format": ".3g"}],
         },
         height=320,

@@ -116,10 +116,12 @@ def cmd_figures(args) -> int:
 
 
 def _failures(outcomes) -> int:
-    """Exit 1 naming the jobs that failed (each one's line with its log is above), else 0."""
-    failed = [o.job.label for o in outcomes if not o.ok]
+    """Exit 1 naming the jobs that failed (each one's line above says why, with its log
+    where it has one: a job the scheduler refused has none), else 0."""
+    failed = [o for o in outcomes if not o.ok]
     if failed:
-        print(f"error: {len(failed)} job(s) failed: {', '.join(failed)}; each one's log is named above",
+        where = "each one's log is named above" if all(o.log for o in failed) else "each one's reason is above"
+        print(f"error: {len(failed)} job(s) failed: {', '.join(o.job.label for o in failed)}; {where}",
               file=sys.stderr)
     return 1 if failed else 0
 

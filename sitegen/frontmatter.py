@@ -16,7 +16,7 @@ import yaml
 from .errors import BuildError
 
 FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*\n", re.S)
-ALLOWED_META = {"title", "slug", "description", "claims", "draft"}
+ALLOWED_META = {"title", "slug", "description", "claims", "draft", "numbered"}
 SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 MAX_SIZE = 100_000  # values a YAML text may stand for, its aliases expanded
 
@@ -164,8 +164,9 @@ def check_meta(meta: dict, doc: Yaml, path: Path) -> None:
     if "slug" in meta and not SLUG.match(meta["slug"]):
         raise BuildError(f"`slug:` {meta['slug']!r} must be letters, digits, - and _ (it becomes the chapter's anchor)",
                          path, where("slug"))
-    if "draft" in meta and not isinstance(meta["draft"], bool):
-        raise BuildError(f"`draft:` must be true or false, not {meta['draft']!r}", path, where("draft"))
+    for key in ("draft", "numbered"):  # numbered: false is front or back matter ("About"), outside the count
+        if key in meta and not isinstance(meta[key], bool):
+            raise BuildError(f"`{key}:` must be true or false, not {meta[key]!r}", path, where(key))
     claims = meta.get("claims")
     if claims is None:
         return

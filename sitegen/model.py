@@ -41,6 +41,11 @@ class Chapter:
     html: str = ""          # after pandoc
     used_figures: list[str] = field(default_factory=list)
 
+    @property
+    def numbered(self) -> bool:
+        """False for front and back matter (`numbered: false`): no number, and none taken from the others."""
+        return self.meta.get("numbered", True) is not False
+
     def claim_lines(self) -> list[int]:
         return self.front.item_lines.get("claims", []) if self.front else []
 
@@ -49,6 +54,15 @@ class Chapter:
         Jinja's output (text a macro or loop wrote), which is close."""
         return (find_line(self.code.search, needle, self.body_line, nth)
                 or find_line(self.markdown, needle, self.body_line))
+
+
+def chapter_numbers(chapters: list[Chapter]) -> list[str]:
+    """Each chapter's number as the page prints it: "1", "2", ...; "" for an unnumbered one."""
+    out, n = [], 0
+    for ch in chapters:
+        n += ch.numbered
+        out.append(str(n) if ch.numbered else "")
+    return out
 
 
 @dataclass(frozen=True)
@@ -104,7 +118,8 @@ class RenderedFigure:
     alt: str
     provenance: dict
     result_key: str
-    ext: str = "svg"     # an author's own figure may be a PNG (sitegen.render.images)
+    ext: str = "svg"     # an author's own figure may be a PNG (sitegen.render.images); "": a chart alone
+    size: str = ""       # a width the author gave the figure (`width=60%`), a checked CSS length
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,7 @@ class Reference:
     number: int
     html: str        # the formatted entry, without its number
     link: str        # DOI or arXiv/URL link, "" if none
+    narrative: str = ""  # who, for a citation in the text: "He et al." ("He et al. [1] proposed")
 
 
 @dataclass

@@ -15,6 +15,7 @@ from .cache import Cache, key
 from .errors import BuildError
 
 FILTER = Path(__file__).parent / "filters" / "article.lua"
+PORTING = Path(__file__).parent / "filters" / "porting.lua"  # runs first: Quarto's syntax, and marks of what would vanish
 READER = "markdown+tex_math_dollars+footnotes+raw_attribute+fenced_divs+bracketed_spans-implicit_figures"
 
 
@@ -69,10 +70,15 @@ def run(args: list[str], text: str, file: Path | str | None = None) -> str:
 def markdown_to_html(text: str, file: Path | str | None = None, id_prefix: str = "") -> str:
     """A chapter body (Markdown, already through Jinja) to an HTML fragment."""
     args = ["-f", READER, "-t", "html5", "--mathml", "--wrap=none",
-            "--lua-filter", str(FILTER), "--section-divs"]
+            "--lua-filter", str(PORTING), "--lua-filter", str(FILTER), "--section-divs"]
     if id_prefix:
         args += ["--id-prefix", id_prefix]
     return run(args, text, file)
+
+
+def filters_source() -> str:
+    """What the filters do, for the chapters' cache key."""
+    return "".join(f.read_text(encoding="utf-8") for f in (PORTING, FILTER))
 
 
 def inline_markdown(text: str) -> str:

@@ -23,17 +23,28 @@ REPO = Path(__file__).resolve().parent.parent
 DATA_FROM = "RESNET_DATA_FROM"  # "site.yml" while RESNET_DATA is the project's `data:` setting
 
 
+LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")  # a BCP 47 tag: en, en-GB, de-CH, zh-Hant
+
+
 @dataclass(frozen=True)
 class Author:
     name: str
-    affiliation: str = ""
+    affiliation: str | tuple = ""    # one, or a list of several
     url: str = ""
-    affiliation_url: str = ""
+    affiliation_url: str = ""        # a link for a single affiliation
+
+    @property
+    def affiliations(self) -> tuple[str, ...]:
+        return (self.affiliation,) if isinstance(self.affiliation, str) and self.affiliation else \
+            tuple(a for a in self.affiliation if a) if isinstance(self.affiliation, tuple) else ()
+
 
 
 @dataclass(frozen=True)
 class SiteConfig:
     title: str                       # article title
+    subtitle: str = ""               # a line under the title
+    lang: str = "en"                 # the text's language, a BCP 47 tag (<html lang>): en, en-GB, de
     description: str = ""            # one-sentence summary, also the meta description
     abstract: str = ""               # Markdown, shown under the title block
     authors: tuple = ()              # list of {name, affiliation, url}
@@ -133,7 +144,7 @@ def load_project(root: str | Path = REPO, profile: str | None = None) -> Project
         raise BuildError("site config must be a mapping of settings", cfg_path, 1)
     try:
         config = from_dict(SiteConfig, raw, "site.yml")
-        config.author_list  # validate authors early
+        check_authors(config, doc, cfg_path)
     except ConfigError as e:
         raise BuildError(str(e), cfg_path, doc.line_of(e.path)) from None
     except TypeError as e:
@@ -149,6 +160,24 @@ def load_project(root: str | Path = REPO, profile: str | None = None) -> Project
         raise BuildError(f"profile must be one of {', '.join(PROFILES)}, not {config.profile!r}", cfg_path)
     use_data_setting(config.data, root)
     return Project(root=root, config=config)
+
+
+def check_authors(config: SiteConfig, doc, cfg_path: Path) -> None:
+    """Authors, affiliations and the language as the page needs them (each mistake at its line)."""
+    items = doc.item_lines.get("authors", [])
+    for i, author in enumerate(config.author_list):
+        line = items[i] if i < len(items) else doc.line_of(("authors",))
+        if not isinstance(author.name, str) or not author.name.strip():
+            raise BuildError("each author needs a `name:` (text)", cfg_path, line)
+        aff = author.affiliation
+        if not (isinstance(aff, str) or (isinstance(aff, tuple) and all(isinstance(a, str) for a in aff))):
+            raise BuildError(f"`affiliation:` of {author.name} must be text or a list of texts, not {aff!r}",
+                             cfg_path, line)
+    if not isinstance(config.lang, str) or not LANG.fullmatch(config.lang):
+        raise BuildError(f"`lang:` must be a language tag such as en, en-GB or de, not {config.lang!r}",
+                         cfg_path, doc.line_of(("lang",)))
+    if not isinstance(config.subtitle, str):
+        raise BuildError(f"`subtitle:` must be text, not {config.subtitle!r}", cfg_path, doc.line_of(("subtitle",)))
 
 
 def use_data_setting(data: str, root: Path) -> None:

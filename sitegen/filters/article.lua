@@ -2,6 +2,7 @@
 -- post-pass numbers across the whole article (chapters render one by one,
 -- so numbers cannot be decided here):
 --   [@he2016; @veit2016]  -> <span class="citation" data-cites="he2016 veit2016"></span>
+--   @he2016 (in the text) -> the same with data-narrative: "He et al. [1]"
 --   @fig:name, [@eq:name] -> <a class="xref" data-ref="fig:name"></a>
 --   $$ ... $$ {#eq:name}  -> <span class="equation" data-label="eq:name">
 --                              <span class="equation-body"> math </span></span>
@@ -47,6 +48,11 @@ function Cite(el)
       if #out > 0 then out:insert(pandoc.Str(",")) end
       emit('<a class="xref" data-ref="' .. c.id .. '"></a>')
       if #c.suffix > 0 then out:insert(pandoc.Space()) out:extend(c.suffix) end
+    elseif c.mode == "AuthorInText" then
+      -- @he2016 proposed -> He et al. [1] proposed (the names from references.bib, by the post-pass)
+      flush()
+      emit('<span class="citation" data-cites="' .. c.id .. '" data-prefix="" data-suffix="' .. attr_text(c.suffix) ..
+           '" data-narrative=""></span>')
     elseif #c.prefix > 0 or #c.suffix > 0 then
       -- [see @he2016, Table 6] -> [see 1, Table 6]: a bracket of its own
       flush()

@@ -10,11 +10,11 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import BuildError
-from ..model import FIGURE_SLOT, Chapter, Reference, RenderedFigure
+from ..model import FIGURE_SLOT, Chapter, Reference, RenderedFigure, chapter_numbers
 from .figures import figure_html
 
 CITATION = re.compile(r'<span class="citation" data-cites="([^"]*)"'
-                      r'(?: data-prefix="([^"]*)" data-suffix="([^"]*)")?></span>')
+                      r'(?: data-prefix="([^"]*)" data-suffix="([^"]*)")?( data-narrative="")?></span>')
 BAD_KEY = re.compile(r'<span class="bad-key" data-key="([^"]*)"></span>')  # the filter's mark
 XREF = re.compile(r'<a class="xref" data-ref="([^"]*)"></a>')
 EQUATION = re.compile(r'<span class="equation" data-label="([^"]*)">')
@@ -87,8 +87,9 @@ def number_sections(chapters: list[Chapter], n: Numbering) -> None:
     texts: dict[str, list[Chapter]] = {}
     label_text: dict[str, str] = {}
     anchors: dict[str, Chapter] = {}
-    for ci, ch in enumerate(chapters, 1):
-        owners.setdefault(f"sec:{ch.slug}", []).append((ch.slug, f"Section {ci}", ch))
+    for number, ch in zip(chapter_numbers(chapters), chapters):
+        name_of = f"Section {number}" if number else ch.title  # an unnumbered chapter is named
+        owners.setdefault(f"sec:{ch.slug}", []).append((ch.slug, name_of, ch))
         for m in HEADING.finditer(ch.html):
             anchor, attrs, heading = m.groups()
             if "footnotes" in attrs:
@@ -102,7 +103,7 @@ def number_sections(chapters: list[Chapter], n: Numbering) -> None:
             label, text = f"sec:{name}", " ".join(re.sub(r"<[^>]+>", "", heading).split()).lower()
             mine = owners.setdefault(label, [])
             if not (mine and mine[0][2] is ch):  # a heading may repeat its own chapter's slug
-                mine.append((anchor, f"Section {ci}", ch))
+                mine.append((anchor, name_of, ch))
             explicit = re.search(r"\{#" + re.escape(name) + r"[\s}]", ch.code.search)
             if not explicit and not re.search(r"-\d+$", name):
                 label_text[label] = text
@@ -189,7 +190,8 @@ def _fill_chapter(ch: Chapter, n: Numbering, figures: dict[str, RenderedFigure],
         if label not in n.labels or label in n.ambiguous:
             kind = KINDS.get(label.split(":")[0], "target")
             raise BuildError(n.ambiguous.get(label, f"broken cross-reference @{label}: no {kind.lower()} with that label"),
-                             ch.path, ch.line_of(key_pattern("@", label)))
+                             ch.path, ch.line_of(key_pattern("@", label))  # or as Quarto spells it, @fig-name
+                             or ch.line_of(key_pattern("@", label.replace(":", "-", 1))))
         anchor, text = n.labels[label]
         return f'<a class="xref" href="#{anchor}">{text}</a>'
 
@@ -199,6 +201,9 @@ def _fill_chapter(ch: Chapter, n: Numbering, figures: dict[str, RenderedFigure],
                           for k in keys)
         prefix = f"{m.group(2)} " if m.group(2) else ""  # already escaped by the filter
         suffix = f", {m.group(3)}" if m.group(3) else ""
+        if m.group(4):  # @key in the text: the authors, then the number
+            who = html.escape(refs[keys[0]].narrative) + " " if refs[keys[0]].narrative else ""
+            return f'<span class="citation narrative" data-cites="{m.group(1)}">{who}[{links}{suffix}]</span>'
         return f'<span class="citation" data-cites="{m.group(1)}">[{prefix}{links}{suffix}]</span>'
 
     tables = iter(n.tables.get(ch.slug, []))

@@ -60,7 +60,7 @@ def start_pandoc(chs: list[Chapter], project: Project, pool: ThreadPoolExecutor,
     """One pandoc process per changed chapter in `pool`; each future says whether it was cached,
     and adds the time it finished to `done`."""
     cache = Cache(project.cache, "chapters")
-    filter_src = pandoc.FILTER.read_text(encoding="utf-8")
+    filter_src = pandoc.filters_source()
     version = _pandoc_version(project.cache)
 
     def one(ch: Chapter) -> bool:

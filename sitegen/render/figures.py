@@ -168,14 +168,19 @@ def figure_html(fig: RenderedFigure, number: int, width: str | None, anchor: str
                  f'aria-label="Interactive version of figure {number}" hidden></div>')
     size = _svg_size(fig.svg_light)
     dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
+    if fig.ext:
+        media = (f'<picture class="static-figure">'
+                 f'<source srcset="figures/{fig.name}-dark.{fig.ext}" media="screen and (prefers-color-scheme: dark)">'
+                 f'<img src="figures/{fig.name}.{fig.ext}" alt="{html.escape(fig.alt)}"{dims} loading="lazy" '
+                 f'decoding="async" data-light="figures/{fig.name}.{fig.ext}" data-dark="figures/{fig.name}-dark.{fig.ext}">'
+                 f'</picture>')
+    else:  # an author's chart alone: its alt text stands in until the script renders it
+        media = f'<p class="chart-fallback">{html.escape(fig.alt)}</p>'
+    # fig.size is a checked length (sitegen.render.images): a number and a unit, nothing else
+    style = f' style="max-width: {fig.size}"' if fig.size else ""
     return (
-        f'<figure class="figure l-{w}" id="{anchor}" data-figure="{fig.name}">'
-        f'<div class="figure-media">'
-        f'<picture class="static-figure">'
-        f'<source srcset="figures/{fig.name}-dark.{fig.ext}" media="screen and (prefers-color-scheme: dark)">'
-        f'<img src="figures/{fig.name}.{fig.ext}" alt="{html.escape(fig.alt)}"{dims} loading="lazy" decoding="async" '
-        f'data-light="figures/{fig.name}.{fig.ext}" data-dark="figures/{fig.name}-dark.{fig.ext}">'
-        f'</picture>{chart}</div>'
+        f'<figure class="figure l-{w}{"" if fig.ext else " chart-only"}" id="{anchor}" data-figure="{fig.name}">'
+        f'<div class="figure-media{" sized" if fig.size else ""}"{style}>{media}{chart}</div>'
         f'<figcaption><span class="figure-number">Figure {number}.</span> {fig.caption_html}'
         f'<details class="provenance" id="{anchor}-provenance"><summary>How this figure was made</summary>'
         f'<dl>{rows}</dl></details></figcaption></figure>'

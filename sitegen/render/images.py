@@ -2,6 +2,7 @@
 
     ![The residual block.](images/block.svg){#fig:block alt="What the image shows"}
     ![The CIFAR ResNet.](diagram:stages){#fig:stages .screen models="resnet20 resnet20_b"}
+    ![Accuracy by depth.](charts/accuracy.vl.json){#fig:accuracy alt="..." width=80%}
 
 The Lua filter turns each into the slot a plot figure gets, preceded by its
 source (a JSON comment) and caption; here they become RenderedFigures, so the
@@ -9,10 +10,13 @@ post-pass numbers them with the plot figures and `@fig:name` refers to them.
 An image is SVG or PNG, relative to the chapter, with alt text, and an optional
 dark variant (`dark="..."`, or `name-dark.svg` beside it). A diagram names a
 module of figures/diagrams and the models it draws; its alt text is written
-from the same traced structure. Diagrams are cached by everything they read.
+from the same traced structure. Diagrams are cached by everything they read. A
+Vega-Lite spec is a chart (sitegen.render.charts). `width=` narrows any of them;
+an attribute or class the figure would ignore is an error, not a silent loss.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -20,9 +24,13 @@ from ..cache import Cache, key, source
 from ..errors import BuildError
 from ..model import RenderedFigure
 from ..project import REPO
+from .charts import chart_figure
 
 SLOT = re.compile(r'<!--image-figure (\{.*?\})-->\s*<figcaption class="image-caption">(.*?)</figcaption>\s*', re.S)
 KINDS = {".svg": "svg", ".png": "png"}
+ATTRIBUTES = ("alt", "fig-alt", "dark", "models", "width")
+WIDTHS = ("body", "page", "screen")
+SIZE = re.compile(r"(\d{1,4}(?:\.\d+)?)(%|px|em|rem)?")
 
 
 def collect(chapters, project, theme_json: str) -> dict[str, RenderedFigure]:
@@ -31,12 +39,34 @@ def collect(chapters, project, theme_json: str) -> dict[str, RenderedFigure]:
     for ch in chapters:
         for m in SLOT.finditer(ch.html):
             info = json.loads(m.group(1))
-            line = ch.line_of(re.compile(r"\{#fig:" + re.escape(info["label"]) + r"[\s}]"))
-            fig = (_diagram if info["src"].startswith("diagram:") else _image)(info, m.group(2), ch, line, project,
-                                                                                  theme_json)
-            out[fig.name] = fig
+            line = ch.line_of(re.compile(r"\{#fig[:-]" + re.escape(info["label"]) + r"[\s}]"))  # or Quarto's fig-
+            size = _checked(info, ch, line)
+            if info["src"].lower().endswith(".json"):
+                fig = chart_figure(info, m.group(2), ch, line, project, _alt(info), _width(info, "body"), size)
+            else:
+                fig = (_diagram if info["src"].startswith("diagram:") else _image)(info, m.group(2), ch, line,
+                                                                                      project, theme_json)
+            out[fig.name] = dataclasses.replace(fig, size=size)
         ch.html = SLOT.sub("", ch.html)
     return out
+
+
+def _checked(info: dict, ch, line) -> str:
+    """Every attribute and class of the figure is one it uses; its `width=`, as a CSS length."""
+    for name in info["attributes"]:
+        if name not in ATTRIBUTES:
+            raise BuildError(f"figure attribute {name} is not supported (it would be dropped); known: "
+                             f"{', '.join(ATTRIBUTES)}", ch.path, line)
+    for c in info.get("classes", []):
+        if c.removeprefix("l-") not in WIDTHS:
+            raise BuildError(f"figure class .{c} is not supported; a figure's width is .body, .page or .screen, "
+                             f"or width=60%", ch.path, line)
+    width = str(info["attributes"].get("width", ""))
+    m = SIZE.fullmatch(width)
+    if width and not (m and 0 < float(m.group(1)) and (m.group(2) != "%" or float(m.group(1)) <= 100)):
+        raise BuildError(f"figure width {width!r} must be a percentage up to 100% or a length in px, em or rem, "
+                         f"such as width=60%", ch.path, line)
+    return width + ("px" if m and not m.group(2) else "")
 
 
 def _width(info: dict, default: str) -> str:
@@ -56,7 +86,7 @@ def _image(info: dict, caption: str, ch, line, project, theme_json) -> RenderedF
     src = info["src"]
     path = (ch.path.parent / src).resolve()
     if path.suffix.lower() not in KINDS:
-        raise BuildError(f"figure image {src!r} must be .svg or .png", ch.path, line)
+        raise BuildError(f"figure image {src!r} must be .svg or .png (or a Vega-Lite spec, .json)", ch.path, line)
     if not path.is_relative_to(project.root.resolve()):
         raise BuildError(f"figure image {src!r} is outside the project", ch.path, line)
     if not path.is_file():

@@ -11,9 +11,9 @@ from pathlib import Path
 from figures.store import ResultStore, git_commit
 
 from .. import pandoc
-from ..model import Chapter, Media, Reference, RenderedFigure
+from ..model import Chapter, Media, Reference, RenderedFigure, chapter_numbers
 from ..project import Project
-from . import images, live, numbers, page_meta, page_notes
+from . import images, live, numbers, page_meta, page_notes, porting
 from .assemble import assemble
 from .templates import render_page
 
@@ -54,8 +54,9 @@ def assets(project: Project, figures: dict[str, RenderedFigure]) -> dict[str, by
     """The figures' files and the static folder."""
     files: dict[str, bytes | Path] = {}
     for name, fig in figures.items():
-        files[f"figures/{name}.{fig.ext}"] = fig.svg_light
-        files[f"figures/{name}-dark.{fig.ext}"] = fig.svg_dark
+        if fig.ext:  # "": an author's chart, its spec alone
+            files[f"figures/{name}.{fig.ext}"] = fig.svg_light
+            files[f"figures/{name}-dark.{fig.ext}"] = fig.svg_dark
         if fig.spec is not None:
             files[f"figures/{name}.vl.json"] = json.dumps(fig.spec, sort_keys=True, allow_nan=False).encode("utf-8")
     static = project.templates / "static"
@@ -97,6 +98,8 @@ def render_site(project: Project, store: ResultStore, chapters: list[Chapter], r
                 figures: dict[str, RenderedFigure], media: Media) -> dict[str, bytes | Path]:
     """Every file of the site: the page, its figures and assets, and the media steps' files."""
     cfg = project.config
+    for ch in chapters:  # first: what Quarto syntax would have lost (a figure div's images, say)
+        porting.check(ch)
     # the author's own figures (images, diagrams of the models) join the plot figures
     figures = {**figures, **images.collect(chapters, project, page_meta.chart_theme(project.cache))}
     bodies, numbering = assemble(chapters, figures, refs)
@@ -107,8 +110,8 @@ def render_site(project: Project, store: ResultStore, chapters: list[Chapter], r
     meta = meta_context(project, refs)
     files[PREVIEW] = page_meta.preview_image(cfg, cfg.author_list, meta["published"]["human"], project.cache)
     chapter_ctx = [
-        {"slug": ch.slug, "title": ch.title, "number": i, "html": body, "file": ch.path.name}
-        for i, (ch, body) in enumerate(zip(chapters, bodies), 1)
+        {"slug": ch.slug, "title": ch.title, "number": number, "html": body, "file": ch.path.name}
+        for number, ch, body in zip(chapter_numbers(chapters), chapters, bodies)
     ]
     figure_list = [{"number": num, "name": name, "anchor": numbering.labels[f"fig:{name}"][0],
                     "interactive": figures[name].spec is not None,
@@ -117,7 +120,7 @@ def render_site(project: Project, store: ResultStore, chapters: list[Chapter], r
     context = {
         "site": cfg,
         "authors": cfg.author_list,
-        "affiliations": list(dict.fromkeys(a.affiliation for a in cfg.author_list if a.affiliation)),
+        "affiliations": list(dict.fromkeys(x for a in cfg.author_list for x in a.affiliations)),
         "abstract_html": pandoc.inline_markdown(cfg.abstract) if cfg.abstract else "",
         "chapters": chapter_ctx,
         "toc": page_notes.table_of_contents(chapter_ctx),

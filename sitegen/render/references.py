@@ -22,6 +22,18 @@ def entry_link(entry: dict) -> str:
     return entry.get("URL", "")
 
 
+def narrative(entry: dict) -> str:
+    """The authors as a sentence names them, as IEEE's guide does: "He", "Glorot and Bengio",
+    "He et al."; an entry without authors or editors by its title."""
+    people = entry.get("author") or entry.get("editor") or []
+    names = [" ".join(filter(None, (p.get("non-dropping-particle"), p.get("family") or p.get("literal"))))
+             for p in people if isinstance(p, dict)]
+    names = [n for n in names if n]
+    if not names:
+        return f"“{entry['title']}”" if entry.get("title") else ""
+    return names[0] if len(names) == 1 else " and ".join(names) if len(names) == 2 else f"{names[0]} et al."
+
+
 def check_csl(csl: Path, site_yml: Path | None) -> None:
     """The citation style is a file of CSL (XML); a wrong `csl:` is site.yml's line, a broken style its own."""
     import xml.etree.ElementTree as ET
@@ -55,7 +67,8 @@ def format_references(keys: list[str], bib: Path, csl: Path, entries: dict[str, 
         found[html.unescape(m.group(1))] = body
     refs = []
     for number, k in enumerate(keys, 1):
-        refs.append(Reference(k, number, found.get(k, html.escape(k)), entry_link(entries.get(k, {}))))
+        refs.append(Reference(k, number, found.get(k, html.escape(k)), entry_link(entries.get(k, {})),
+                              narrative(entries.get(k, {}))))
     return refs
 
 
@@ -71,7 +84,7 @@ def references(chapters: list[Chapter], bib: Path, csl: Path, entries: dict, cac
     if keys:
         check_csl(csl, site_yml)
     entry = key(bib.read_text(encoding="utf-8", errors="replace"),
-                csl.read_text(encoding="utf-8", errors="replace") if csl.is_file() else "", keys)
+                csl.read_text(encoding="utf-8", errors="replace") if csl.is_file() else "", keys, "narrative")
     made = Cache(cache_root, "bibliography").json(
         "refs", entry, lambda: [r.__dict__ for r in format_references(keys, bib, csl, entries, site_yml)])
     return [Reference(**r) for r in made]

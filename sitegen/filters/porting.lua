@@ -1,0 +1,123 @@
+-- Runs before article.lua: what an article written for Quarto brings with it.
+--   ::: {.callout-note title="..."}   -> <div class="callout callout-note" role="note" aria-label="...">
+--   {#fig-x}, {#tbl-x}, {#eq-x}, @fig-x -> the article's own fig:x, tbl:x, eq:x (numbered the same way)
+-- and what would otherwise vanish without a word becomes a mark that
+-- sitegen.render.porting turns into a file:line error:
+--   an image labelled {#fig:x} inside a sentence (it would be an inline <img>, unnumbered),
+--   a width or height that is no length (pandoc drops it).
+
+local CALLOUTS = { note = "Note", tip = "Tip", warning = "Warning", important = "Important", caution = "Caution" }
+local KINDS = { fig = true, tbl = true, eq = true, sec = true }
+
+local function quarto_label(id)
+  -- fig-name -> fig:name; anything else as it was
+  local kind, rest = id:match("^(%a+)%-(.+)$")
+  if kind and KINDS[kind] then return kind .. ":" .. rest end
+  return id
+end
+
+local function escape(text)
+  return (text:gsub("&", "&amp;"):gsub('"', "&quot;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
+end
+
+local function author_error(what, find)
+  -- read by sitegen.render.porting: the message, and the text to find the line by
+  return '<span class="author-error" data-what="' .. escape(what) .. '" data-find="' .. escape(find) .. '"></span>'
+end
+
+local LENGTH = "^%d+%.?%d*[%%a-z]*$"
+local UNITS = { [""] = true, px = true, ["%"] = true, em = true, rem = true, cm = true, mm = true, ["in"] = true }
+
+local function bad_length(value)
+  if not value:match(LENGTH) then return true end
+  return not UNITS[value:match("[%%a-z]*$")]
+end
+
+function Image(img)
+  img.identifier = quarto_label(img.identifier)
+  for _, key in ipairs({ "width", "height" }) do
+    local v = img.attributes[key]
+    if v and bad_length(v) then
+      return pandoc.RawInline("html", author_error(
+        "image " .. key .. " " .. v .. " is not a length; write a number with px, %, em, rem, cm, mm or in, "
+        .. "such as " .. key .. "=60%", key .. "=" .. v))
+    end
+  end
+  return img
+end
+
+function Cite(el)
+  for _, c in ipairs(el.citations) do c.id = quarto_label(c.id) end
+  return el
+end
+
+function Table(el)
+  el.identifier = quarto_label(el.identifier)
+  return el
+end
+
+function Str(el)
+  -- $$ ... $$ {#eq-name}: the label is a word of its own after the math
+  local label = el.text:match("^{#(eq%-[%w_%-%.]+)}$")
+  if label then return pandoc.Str("{#" .. quarto_label(label) .. "}") end
+end
+
+-- An image labelled as a figure must be its paragraph's only content; anywhere else it
+-- would be an inline picture without number, caption or dark variant.
+local function misplaced(inlines, alone)
+  if alone then return inlines end
+  return inlines:walk({
+    Image = function(img)
+      local label = img.identifier:match("^fig:(.+)$")
+      if label then
+        return pandoc.RawInline("html", author_error(
+          "figure image {#fig:" .. label .. "} must be a paragraph of its own: leave a blank line before and "
+          .. "after it (two figures are two paragraphs)", "#fig:" .. label))
+      end
+    end,
+  })
+end
+
+local function is_figure_paragraph(el)
+  return #el.content == 1 and el.content[1].t == "Image" and el.content[1].identifier:match("^fig:") ~= nil
+end
+
+function Para(el)
+  el.content = misplaced(el.content, is_figure_paragraph(el))
+  return el
+end
+
+function Plain(el)
+  el.content = misplaced(el.content, false)
+  return el
+end
+
+function Header(el)
+  el.content = misplaced(el.content, false)
+  return el
+end
+
+-- A callout: its title from title="...", else from a heading that opens it, else its kind.
+function Div(el)
+  local kind = nil
+  for _, c in ipairs(el.classes) do kind = kind or c:match("^callout%-(%a+)$") end
+  if not kind or not CALLOUTS[kind] then return nil end
+  local content = el.content
+  local title = el.attributes.title and pandoc.Inlines(pandoc.read(el.attributes.title, "markdown").blocks[1].content)
+  if not title and content[1] and content[1].t == "Header" then
+    title = content[1].content
+    content = pandoc.Blocks({ table.unpack(content, 2) })
+  end
+  local label = title and (CALLOUTS[kind] .. ": " .. pandoc.utils.stringify(title)) or CALLOUTS[kind]
+  title = title or pandoc.Inlines({ pandoc.Str(CALLOUTS[kind]) })
+  local head = pandoc.Div({ pandoc.Plain(title) }, pandoc.Attr("", { "callout-title" }))
+  local attrs = { role = "note", ["aria-label"] = label }
+  return pandoc.Div({ head, pandoc.Div(content, pandoc.Attr("", { "callout-body" })) },
+                    pandoc.Attr(el.identifier, { "callout", "callout-" .. kind }, attrs))
+end
+
+return {
+  { Str = Str, Image = Image, Cite = Cite },
+  { Para = Para, Plain = Plain, Header = Header, Table = Table },
+  { Div = Div },
+}

@@ -69,17 +69,17 @@ def cmd_build(args) -> int:
 
 
 def cmd_figures(args) -> int:
+    from figures.project_modules import use_project_modules
     from figures.store import ResultStore
-    from sitegen import modules, plan, publish
+    from sitegen import plan, publish, run
 
     project = _project(args)
-    modules.use_project_modules(project.root)
+    use_project_modules(project.root)
     profile = project.config.profile
     store = ResultStore(project.results)
-    names = sorted(plan.registration(project.cache))
-    if args.only:
-        names = [_experiment(project, n) for n in args.only]
-    states = plan.status(store, names, project)
+    force = {_experiment(project, name) for name in args.force or ()}
+    names = [_experiment(project, n) for n in args.only] if args.only else sorted(plan.registration(project.cache))
+    states = plan.status(store, sorted(set(names) | force), project, force)  # planned once
     if args.list:
         for s in states:
             print(f"{s.name:26s} {profile:6s} {'fresh' if s.fresh else 'STALE: ' + s.reason}")
@@ -88,30 +88,14 @@ def cmd_figures(args) -> int:
 
             _print_networks(campaign.plan(profile), profile)
         return 0
-    force = set(args.force or ())
-    for name in force:
-        _experiment(project, name)
-    todo = [s for s in plan.status(store, sorted(force | {s.name for s in states if not s.fresh}), project, force)
-            if not s.fresh or s.name in force]
+    todo = [s for s in states if not s.fresh or s.name in force]
     if not todo:
         _say(args, f"all {len(states)} experiments are fresh ({profile} profile)")
         return 0
-    total = sum(s.estimate_s for s in todo)
     executor = _executor(args, project)
-    _say(args, f"will run {len(todo)} experiment(s), {profile} profile, about {total / 60:.1f} min: " +
-         ", ".join(f"{s.name} (~{s.estimate_s:.0f} s, {'forced' + s.reason.removeprefix('fresh') if s.name in force else s.reason})" for s in todo))
     with publish.build_lock(project.cache, _wait_s(args), lambda m: _say(args, m)):
-        from figures import campaign, executors
-        from figures.jobs import experiment_job
-
-        outcomes = []
-        if executor.slots > 1 and profile in campaign.RECIPES:
-            # networks first, each a job: experiments side by side must not train one net twice
-            outcomes += campaign.train_missing(profile, progress=not args.quiet, log=lambda m: _say(args, m),
-                                               executor=executor, root=project.root)
-        here = not args.quiet and executor.slots == 1  # training bars only where one job runs
-        jobs = [experiment_job(s, project.root, progress=here) for s in todo]
-        outcomes += executors.run(executor, jobs, log=lambda m: _say(args, m), progress=not args.quiet)
+        outcomes = run.run_jobs(project, todo, progress=not args.quiet, log=lambda m: _say(args, m),
+                                executor=executor)
     return _failures(outcomes)
 
 

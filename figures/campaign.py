@@ -20,10 +20,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from figures import paths
 from figures.experiments.profiles import NETWORKS, RECIPES, SEEDS
-from figures.weights import ROOT, MANIFEST, WeightStore, file_name, model_key
-
-REPO = ROOT.parents[1]
+from figures.paths import REPO, WEIGHTS
+from figures.weights import MANIFEST, WeightStore, file_name, model_key
 
 
 @dataclass(frozen=True)
@@ -159,9 +159,13 @@ def _pct(v) -> str:
 
 def profile_store(profile: str, root: Path = REPO) -> WeightStore:
     """Where `profile`'s networks are kept: the committed weights, or for synthetic data
-    (the quick profile) the project's model cache, as figures.experiments.trained decides."""
-    cache = WeightStore(Path(root) / ".cache" / "models")
-    return cache if RECIPES[profile].get("data") == "synthetic" else WeightStore(ROOT)
+    (the quick profile) the project's model cache; figures.experiments.trained decides."""
+    from figures.config import from_dict
+    from figures.experiments.trained import store_for
+    from figures.jobs import context
+    from figures.networks import Recipe
+
+    return store_for(from_dict(Recipe, RECIPES[profile]), context(root))
 
 
 def missing_jobs(profile: str, names: list[str] | None = None, root: Path = REPO,
@@ -181,8 +185,8 @@ def train_missing(profile: str, names: list[str] | None = None, commit: bool = F
     one at a time in this process), committing each as it ends; returns the Outcomes."""
     from figures import executors
 
-    executor = executor or executors.InProcess(Path(root) / ".cache" / "jobs")
-    in_git = profile_store(profile, root).root == ROOT  # the quick profile's cache is not committed
+    executor = executor or executors.InProcess(paths.jobs(root))
+    in_git = profile_store(profile, root).root == WEIGHTS  # the quick profile's cache is not committed
     jobs = missing_jobs(profile, names, root, progress and executor.slots == 1, log)
 
     def keep(outcome) -> None:
@@ -199,7 +203,7 @@ def prune(store: WeightStore | None = None) -> list[str]:
     from figures.config import from_dict
     from figures.networks import Recipe
 
-    store = store or WeightStore(ROOT)
+    store = store or WeightStore(WEIGHTS)
     keep = {file_name(name, model_key(name, from_dict(Recipe, recipe)))
             for profile in NETWORKS if profile in RECIPES for name in NETWORKS[profile]
             for recipe in recipes(profile).values()}
@@ -215,18 +219,18 @@ def prune(store: WeightStore | None = None) -> list[str]:
 
 def _commit(name: str, key: str, profile: str, log) -> None:
     """Commit this network's file and the manifest, and nothing else that may be staged."""
-    repo = ROOT.parents[1]
-    paths = [str(ROOT / file_name(name, key)), str(ROOT / MANIFEST)]
-    entry = WeightStore(ROOT).manifest().get(file_name(name, key), {})
+    repo = REPO
+    files = [str(WEIGHTS / file_name(name, key)), str(WEIGHTS / MANIFEST)]
+    entry = WeightStore(WEIGHTS).manifest().get(file_name(name, key), {})
     seed = (entry.get("recipe") or {}).get("seed", 0)
     msg = f"Trained {name} seed {seed} ({profile}): {_cost(entry)}"
     for attempt in range(5):  # another git command may hold the index lock for a moment
-        add = subprocess.run(["git", "add", "--", *paths], cwd=repo, capture_output=True, text=True)
+        add = subprocess.run(["git", "add", "--", *files], cwd=repo, capture_output=True, text=True)
         done = add.returncode == 0 and subprocess.run(
-            ["git", "commit", "-q", "-m", msg, "--", *paths], cwd=repo,
+            ["git", "commit", "-q", "-m", msg, "--", *files], cwd=repo,
             capture_output=True, text=True).returncode == 0
         if done:
-            log(f"committed {Path(paths[0]).name}")
+            log(f"committed {Path(files[0]).name}")
             return
         time.sleep(2 + 3 * attempt)
-    log(f"could not commit {Path(paths[0]).name}: commit it by hand")
+    log(f"could not commit {Path(files[0]).name}: commit it by hand")

@@ -32,13 +32,15 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm import tqdm
 
+from figures.paths import REPO
+
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR_MD5 = "c58f30108f718f92721af3b95e74349a"
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
            "dog", "frog", "horse", "ship", "truck")
 MEAN = (0.4914, 0.4822, 0.4465)  # per-channel, of the official training set, in [0, 1]
 STD = (0.2470, 0.2435, 0.2616)
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = REPO  # figures.paths
 # The shared data sits beside the checkout here, inside the tree on the GPU machine.
 SHARED_ARCHIVES = (REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz",
                    REPO_ROOT / "shared" / "data" / "cifar10-jpeg.tar.gz")

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from figures.config import ConfigError
+from figures.paths import REPO  # the checkout whose code every job imports
 
 EXECUTORS = ("local", "slurm")
-REPO = Path(__file__).resolve().parents[1]  # the checkout whose code every job imports
 LOCAL_TIMEOUT_MIN = 7 * 24 * 60  # submitit's local jobs are killed after their timeout: never, here
 POLL_S = 1.0  # seconds between looks at the running jobs
 
@@ -137,6 +137,7 @@ class Outcome:
     message: str           # one line: what it made, or why it failed and where its log is
     job_id: str
     log: Path | None
+    error: BaseException | None = None  # what it failed of, where the executor hands it back (in process)
 
 
 class _Finished:
@@ -298,7 +299,7 @@ def _outcome(r: Running, here: bool) -> Outcome:
         if r.job.kind == "network" and type(e).__name__ == "UncompletedJobError":
             why += "; rerun to resume it from its last epoch checkpoint"
         where = f"; log: {r.log}" if r.log else ""
-        return Outcome(r.job, False, {}, f"  FAILED {r.job.label}: {why}{where}", r.job_id, r.log)
+        return Outcome(r.job, False, {}, f"  FAILED {r.job.label}: {why}{where}", r.job_id, r.log, e)
     summary = dict(summary or {})
     job = summary.get("job") or {}
     where = "" if here else f" (job {r.job_id} on {job.get('node', '?')})"

@@ -16,9 +16,11 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from figures.executors import REPO, Job
+from figures import paths
+from figures.executors import Job
+from figures.paths import REPO, WEIGHTS
 from figures.store import job_info
-from figures.weights import ROOT as WEIGHTS, file_name, model_key
+from figures.weights import file_name, model_key
 
 
 def context(root: str | Path, progress: bool = False):
@@ -27,7 +29,7 @@ def context(root: str | Path, progress: bool = False):
     from figures.train import default_device  # the one device choice
 
     return Context(device=default_device().type, progress=progress,
-                   weights=WEIGHTS, models=Path(root) / ".cache" / "models")
+                   weights=WEIGHTS, models=paths.models(root))
 
 
 def network_job(name: str, recipe: Mapping, root: str | Path = REPO, progress: bool = False) -> Job:
@@ -40,7 +42,7 @@ def network_job(name: str, recipe: Mapping, root: str | Path = REPO, progress: b
 
     full = from_dict(Recipe, recipe)  # the key is of every field, defaults included
     recipe, key = to_dict(full), model_key(name, full)
-    store = store_for(full, Context(weights=WEIGHTS, models=Path(root) / ".cache" / "models"))
+    store = store_for(full, Context(weights=WEIGHTS, models=paths.models(root)))
     probes = store.root / "partial" / file_name(name, key).replace(".pt", ".probes.json")
     return Job("network", name, key, train_network_job, (name, recipe, str(root), progress),
                epochs=int(recipe.get("epochs", 0)), progress=str(probes))
@@ -72,15 +74,21 @@ def experiment_job(status, root: str | Path, progress: bool = False) -> Job:
 
 
 def run_experiment_job(status, root: str, progress: bool = False) -> dict:
-    from figures.store import ResultStore
-    from sitegen.modules import use_project_modules
-    from sitegen.run import run_experiment
-    from sitegen.project import load_project
+    """Run one experiment into the project's results. Its checkpoints live in the run's work
+    folder, .cache/runs/<name>/<profile>/<key16>, so a killed run resumes where it stopped
+    and a changed config starts afresh; they go once the result is stored."""
+    import shutil
 
-    project = load_project(root, profile=status.profile)
-    use_project_modules(project.root)  # the project's own experiments, if any
+    from figures import runner
+    from figures.project_modules import use_project_modules
+    from figures.store import ResultStore
+
+    use_project_modules(Path(root))  # the project's own experiments, if any
+    workdir = paths.runs(root) / status.name / status.profile / status.key[:16]
     t0 = time.perf_counter()
-    stored = run_experiment(ResultStore(project.results), status, project, progress=progress)
+    stored = runner.run_one(ResultStore(paths.results(root)), status.name, status.profile, Path(root),
+                            progress=progress, workdir=workdir)
+    shutil.rmtree(workdir.parent, ignore_errors=True)  # the result is stored: checkpoints are spent
     return {"name": status.name, "key": stored.key, "job": job_info(),
             "line": f"{status.name}: {time.perf_counter() - t0:.1f} s on {stored.provenance.get('device')}"}
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from figures import experiments, spread
+from figures import experiments, paths, spread
 from figures.experiments import Context, Experiment, Output
 from figures.config import ConfigError
-from figures.store import (MissingSource, ResultStore, StoredResult, device_info, git_commit,
-                           job_info, result_key)
+from figures.keys import MissingSource, closure, module_files, result_key
+from figures.provenance import device_info, git_commit, job_info
+from figures.store import ResultStore, StoredResult
 
 
 @dataclass(frozen=True)
@@ -99,25 +100,23 @@ def status(store: ResultStore, names: Iterable[str], profile: str, registry: dic
 def untrained(stored: StoredResult, models: Path) -> list[str]:
     """The shared networks a result was made from that neither the committed weights
     nor the local model cache `models` hold."""
-    from figures.weights import ROOT
-
     out = []
     for item in filter(None, str(stored.provenance.get("models", "")).split(", ")):
         label, _, key = item.partition(" ")
         net = unseeded(label)[0]
-        if not any(d.is_dir() and any(d.glob(f"{net}-{key}*.pt")) for d in (models, ROOT)):
+        if not any(d.is_dir() and any(d.glob(f"{net}-{key}*.pt")) for d in (models, paths.WEIGHTS)):
             out.append(label)
     return out
 
 
 def retrained(changed: list[str], stored: StoredResult, models: Path) -> list[str]:
     """Of the `changed` networks, those whose key now no store holds: the rerun trains them."""
-    from figures.weights import ROOT, model_key
+    from figures.weights import model_key
 
     recipe = stored.config.get("recipe") or {}
     keys = {label: model_key(unseeded(label)[0], {**recipe, "seed": unseeded(label)[1]}) for label in changed}
     return [label for label, key in keys.items() if not any(
-        d.is_dir() and any(d.glob(f"{unseeded(label)[0]}-{key}*.pt")) for d in (models, ROOT))]
+        d.is_dir() and any(d.glob(f"{unseeded(label)[0]}-{key}*.pt")) for d in (models, paths.WEIGHTS))]
 
 
 def train_seconds(store: ResultStore, reg: Iterable[str], profile: str) -> dict[str, float]:
@@ -176,10 +175,9 @@ def merge_facts(facts: list[dict], seeds: list[int]) -> dict:
 
 def _code_files(exp: Experiment, networks: dict) -> list[Path]:
     """The source files a result came from: its modules and its networks' code."""
-    from figures.store import module_files
     from figures.weights import model_sources
 
-    mods = set(exp.modules)
+    mods = set(closure(exp.modules))
     for label in networks:
         mods |= set(model_sources(unseeded(label)[0]))
     return module_files(sorted(mods))
@@ -197,8 +195,6 @@ def run_one(store: ResultStore, name: str, profile: str, root: Path,
     exp = experiments.get(name)
     cfg = exp.config(profile)
     key = key_for(exp, profile)
-    from figures.weights import ROOT as WEIGHTS
-
     if workdir is not None:
         Path(workdir).mkdir(parents=True, exist_ok=True)
     started = _dt.datetime.now(_dt.timezone.utc)
@@ -207,7 +203,7 @@ def run_one(store: ResultStore, name: str, profile: str, root: Path,
     runs, facts = [], []
     for seed in seeds:  # one run per seed, each with its own networks and facts
         ctx = Context(device=default_device().type, progress=progress, workdir=workdir,
-                      weights=WEIGHTS, models=Path(root) / ".cache" / "models")
+                      weights=paths.WEIGHTS, models=paths.models(root))
         runs.append(exp.run(with_seed(cfg, seed), ctx))
         facts.append(ctx.facts)
     out, ctx = runs[0], Context(device=default_device().type, facts=merge_facts(facts, seeds))

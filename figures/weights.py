@@ -18,25 +18,25 @@ the same whether its networks were just trained or loaded from git.
 """
 from __future__ import annotations
 
-import ast
 import dataclasses
 import hashlib
-import importlib.util
 import io
 import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from figures import store
-from figures.store import _atomic_write, canonical_json, library_versions, sha256
+from figures import keys, paths
+from figures.keys import DATA_BATCHING, canonical_json, library_versions, sha256
+from figures.paths import atomic_write
+from figures.provenance import job_info
 
-ROOT = Path(__file__).resolve().parent / "weights"
+ROOT = paths.WEIGHTS  # the committed networks (figures.paths)
 MANIFEST = "MANIFEST.json"
 # Besides the model files: the trainer, the network recipes, and what batches the data.
 TRAINING_SOURCES: dict[str, tuple[str, ...] | None] = {
     "figures.networks": None,
     "figures.train": None,
-    "figures.data": ("Loader", "augment", "normalize", "spread", "subset", "MEAN", "STD"),
+    "figures.data": DATA_BATCHING,
 }
 
 
@@ -65,28 +65,14 @@ def model_files(name: str) -> list[str]:
 
 
 def _model_imports(module: str) -> list[str]:
-    spec = importlib.util.find_spec(module)
-    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
-    package = module.rsplit(".", 1)[0]
-    out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            base = (package if node.level == 1 else "") + ("." if node.level and node.module else "")
-            target = base + (node.module or "") if node.level else node.module
-            if target and target.startswith("figures.models."):
-                out.append(target)
-            elif node.level == 1 and not node.module:  # from . import x
-                out += [f"{package}.{a.name}" for a in node.names]
-        elif isinstance(node, ast.Import):
-            out += [a.name for a in node.names if a.name.startswith("figures.models.")]
-    return out
+    return [m for m in keys.imports(module) if m.startswith("figures.models.")]
 
 
 def model_sources(name: str) -> dict[str, str]:
     """{module: syntax-tree hash} of every source that decides network `name`'s weights."""
-    out = {m: store.module_source_hash(m) for m in model_files(name)}
+    out = {m: keys.module_source_hash(m) for m in model_files(name)}
     for module, names in TRAINING_SOURCES.items():
-        out[module] = store.module_source_hash(module, names)
+        out[module] = keys.module_source_hash(module, names)
     return out
 
 
@@ -147,9 +133,9 @@ class WeightStore:
         torch.save({"model": half, "history": history, "probes": json.dumps(probes), "data": data}, buf)
         raw = buf.getvalue()
         path = self.root / file_name(name, key)
-        _atomic_write(path, raw)
+        atomic_write(path, raw)
         entry = {"name": name, "key": key, "sha256": sha256(raw), "bytes": len(raw), "data": data,
-                 "job": store.job_info(), **meta}  # job: executor, node and job id that trained it
+                 "job": job_info(), **meta}  # job: executor, node and job id that trained it
         with self._manifest_lock():
             manifest = self.manifest()
             manifest[path.name] = entry
@@ -178,7 +164,7 @@ class WeightStore:
         return FileLock(self.root / "partial" / "MANIFEST.lock")
 
     def _write_manifest(self, manifest: dict) -> None:
-        _atomic_write(self.root / MANIFEST,
+        atomic_write(self.root / MANIFEST,
                       (json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode("utf-8"))
 
 

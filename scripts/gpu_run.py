@@ -208,7 +208,7 @@ def take(folder: Path, root: Path) -> int:
     first (each member inside the checkout, the manifest valid JSON), then the files are
     written, each atomically; if one fails, those written are put back as they were.
     Manifest entries merge under the store's lock, so entries trained here meanwhile stay."""
-    from figures.store import _atomic_write
+    from figures.paths import atomic_write
     from figures.weights import MANIFEST, WeightStore
 
     names = [n for n in ("results.tar.gz", "partial.tar.gz", "weights.tar.gz") if (folder / n).exists()]
@@ -236,7 +236,7 @@ def take(folder: Path, root: Path) -> int:
         for target, raw in files.items():
             old = target.read_bytes() if target.is_file() else None
             target.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(target, raw)
+            atomic_write(target, raw)
             before[target] = old  # written: to put back if a later one fails
         for target, theirs in manifests.items():
             store = WeightStore(target.parent)
@@ -249,7 +249,7 @@ def take(folder: Path, root: Path) -> int:
             print(f"took {len(added)} manifest entries into {target.relative_to(root.resolve())}")
     except BaseException as e:
         for target, old in before.items():
-            _atomic_write(target, old) if old is not None else target.unlink(missing_ok=True)
+            atomic_write(target, old) if old is not None else target.unlink(missing_ok=True)
         print(f"error: taking {folder} failed ({type(e).__name__}: {e}); the checkout is as it was", file=sys.stderr)
         return 1
     for target in files:

@@ -61,7 +61,7 @@ def build(project: Project, *, frozen: bool = False, force: tuple[str, ...] = ()
             todo = plan.plan(project, store, chapters, deck, force)
         with timed("run"):
             guard.check(project, todo.stale, frozen=frozen, train=train)  # the committed networks
-            report.ran = run.run_stale(project, store, todo.stale, frozen=frozen, progress=progress, log=log)
+            report.ran = run.run_stale(project, todo.stale, frozen=frozen, progress=progress, log=log)
 
         files = render(project, store, chapters, deck, report, log)
 

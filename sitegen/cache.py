@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from figures.store import _atomic_write, canonical_json, sha256
+from figures.keys import canonical_json, sha256
+from figures.paths import atomic_write as write_atomic  # noqa: F401  (the one atomic write)
 
 
 # every kind of build cache, for `build.py clean` (never .cache/runs or .cache/models:
@@ -52,13 +53,6 @@ def source(*items: str | Path) -> str:
             if "__pycache__" not in f.parts:
                 parts.append([label, f.relative_to(base).as_posix(), sha256(f.read_bytes())])
     return key(parts)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` beside `path` and rename it into place: never half a file (the
-    results store's one helper, so the project has one way to write atomically)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, data)
 
 
 def read_json(path: Path) -> Any:

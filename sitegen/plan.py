@@ -79,11 +79,11 @@ def needed(chapters: list[Chapter], deck: Deck | None, known: Iterable[str], for
 
 def status(store: ResultStore, names: list[str], project: Project, force: Iterable[str] = ()) -> list[Status]:
     """Whether each result is fresh, with estimates that count the networks to train first."""
-    from figures import runner
+    from figures import paths, runner
 
     with authored():
         return runner.status(store, names, project.config.profile, registration(project.cache),
-                             project.cache / "models", force)
+                             paths.models(project.root), force)
 
 
 def plan(project: Project, store: ResultStore, chapters: list[Chapter], deck: Deck | None,

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from figures import paths
 from figures.config import ConfigError, from_dict
 from figures.executors import ComputeSettings
 
@@ -19,7 +20,7 @@ from .errors import BuildError
 
 CHAPTER_NAME = re.compile(r"(\d+)[-_]?")
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = paths.REPO
 DATA_FROM = "RESNET_DATA_FROM"  # "site.yml" while RESNET_DATA is the project's `data:` setting
 
 
@@ -84,9 +85,9 @@ class Project:
     def __post_init__(self) -> None:
         object.__setattr__(self, "content", self.root / "content")
         object.__setattr__(self, "templates", self.root / "templates")
-        object.__setattr__(self, "results", self.root / "figures" / "results")
+        object.__setattr__(self, "results", paths.results(self.root))
         object.__setattr__(self, "site", self.root / "site")
-        object.__setattr__(self, "cache", self.root / ".cache")
+        object.__setattr__(self, "cache", paths.cache(self.root))
 
     def chapters(self) -> list[Path]:
         """Chapter files in reading order: content/NN-name.md (and .ipynb). Any other

@@ -1,39 +1,53 @@
-"""The run phase: the experiments the plan found stale, run now and stored
-(figures.runner), or, for a frozen build, refused with their names and reasons.
+"""The run phase: the experiments the plan found stale, run now and stored, or, for a
+frozen build, refused with their names and reasons.
 
-Each run checkpoints under .cache/runs/<name>/<profile>/<key16>, so a killed
-run resumes where it stopped and a changed config starts afresh; the
-checkpoints go once the result is stored. Running is what imports torch (the
-plan does too, once, when the experiments' sources changed).
+There is one way to run stale experiments, `run_jobs`: each is a job
+(figures.jobs.experiment_job) handed to an executor (figures.executors), in this
+process by default. The build uses it with that default; `build.py figures` with
+the executor its flags or `compute:` choose. Where several jobs run at once, the
+profile's missing networks are trained first, each a job, so that no two
+experiments train the same network. A job checkpoints in its own work folder and
+resumes from there when killed (figures.jobs). Running is what imports torch.
 """
 from __future__ import annotations
 
-import shutil
-import time
 from typing import TYPE_CHECKING, Callable
 
 from .errors import BuildError, authored
 from .project import Project
 
 if TYPE_CHECKING:
+    from figures.executors import Outcome
     from figures.runner import Status
-    from figures.store import ResultStore, StoredResult
 
 
-def run_experiment(store: ResultStore, status: Status, project: Project, progress: bool) -> StoredResult:
-    """Run one experiment now and store its result; its author's errors are BuildErrors."""
-    from figures import runner
+def run_jobs(project: Project, todo: list[Status], *, progress: bool, log: Callable[[str], None],
+             executor=None) -> list[Outcome]:
+    """Run the `todo` experiments on `executor` (default: one at a time in this process);
+    the Outcome of every job, networks first where any were trained."""
+    from figures import campaign, executors, paths
+    from figures.jobs import experiment_job
 
-    workdir = project.cache / "runs" / status.name / status.profile / status.key[:16]
-    with authored():  # a missing data set, a diverging run, a config that does not fit
-        stored = runner.run_one(store, status.name, status.profile, project.root, progress=progress, workdir=workdir)
-    shutil.rmtree(workdir.parent, ignore_errors=True)  # the result is stored: checkpoints are spent
-    return stored
+    profile = project.config.profile
+    total = sum(s.estimate_s for s in todo)
+    # a fresh result in the list was forced: say so, with what its rerun trains first
+    log(f"experiments to run ({profile} profile, about {total / 60:.1f} min): " + ", ".join(
+        f"{s.name} ({'forced' + s.reason.removeprefix('fresh') if s.fresh else s.reason}, ~{s.estimate_s:.0f} s)"
+        for s in todo))
+    executor = executor or executors.InProcess(paths.jobs(project.root))
+    outcomes = []
+    if executor.slots > 1 and profile in campaign.RECIPES:
+        outcomes += campaign.train_missing(profile, progress=progress, log=log, executor=executor,
+                                           root=project.root)
+    here = progress and executor.slots == 1  # training bars only where one job runs
+    jobs = [experiment_job(s, project.root, progress=here) for s in todo]
+    return outcomes + executors.run(executor, jobs, log=log, progress=progress)
 
 
-def run_stale(project: Project, store: ResultStore, stale: list[Status], *, frozen: bool, progress: bool,
+def run_stale(project: Project, stale: list[Status], *, frozen: bool, progress: bool,
               log: Callable[[str], None]) -> list[str]:
-    """Run the `stale` experiments in turn; the names of those that ran."""
+    """The build's run phase: the `stale` experiments in this process; the names of those
+    that ran. A failed one stops the build with its error (an author's: one line)."""
     if not stale:
         return []
     profile = project.config.profile
@@ -42,15 +56,9 @@ def run_stale(project: Project, store: ResultStore, stale: list[Status], *, froz
             f"{s.name} [{profile}]: {s.reason}" for s in stale) +
             f"; run `python build.py figures --profile {profile}` and commit figures/results",
             project.results)
-    total = sum(s.estimate_s for s in stale)
-    log(f"experiments to run ({profile} profile, about {total:.0f} s): " +
-        ", ".join(f"{s.name} ({s.reason}, ~{s.estimate_s:.0f} s)" for s in stale))
-    from tqdm import tqdm  # a bar over the experiments (each trainer shows its epochs)
-
-    ran = []
-    for s in tqdm(stale, desc="experiments", unit="exp", leave=False, disable=None if progress else True):
-        t0 = time.perf_counter()
-        run_experiment(store, s, project, progress)
-        ran.append(s.name)
-        log(f"  {s.name}: done in {time.perf_counter() - t0:.1f} s")
-    return ran
+    outcomes = run_jobs(project, stale, progress=progress, log=log)
+    for o in outcomes:
+        if not o.ok:
+            with authored():  # a missing data set, a diverging run, a config that does not fit
+                raise o.error or BuildError(o.message.strip())
+    return [o.job.name for o in outcomes if o.job.kind == "experiment"]

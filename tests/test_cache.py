@@ -98,7 +98,7 @@ def test_unknown_config_key_raises():
 
 def test_build_recomputes_changed_model_and_frozen_refuses(project_root, monkeypatch):
     """Through the real build: a changed model file makes gradient_flow stale."""
-    import figures.store as store_mod
+    import figures.keys as keys_mod
 
     log = []
     report = build(load_project(project_root), progress=False, log=log.append)
@@ -106,12 +106,12 @@ def test_build_recomputes_changed_model_and_frozen_refuses(project_root, monkeyp
     report = build(load_project(project_root), progress=False, log=log.append, force=())
     assert report.ran == []
 
-    real = store_mod.module_source_hash
+    real = keys_mod.module_source_hash
 
     def edited(name, names=None):  # as if figures/models/resnet.py had been edited
         return real(name, names) + ("-edited" if name == "figures.models.resnet" else "")
 
-    monkeypatch.setattr(store_mod, "module_source_hash", edited)
+    monkeypatch.setattr(keys_mod, "module_source_hash", edited)
     (project_root / "content" / "02-second.md").touch()  # defeat the no-op shortcut
     with pytest.raises(BuildError, match=r"stale results.*gradient_flow \[quick\]: networks changed: "
                                          r"plain14, plain14@seed1, resnet14, resnet14@seed1; "

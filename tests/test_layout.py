@@ -133,3 +133,12 @@ def test_phases_point_one_way(graph):
             assert mine is None or theirs is None or theirs <= mine, f"{module} imports the later {t}"
     for base in ("sitegen.errors", "sitegen.model", "sitegen.cache", "sitegen.project"):
         assert not {t for t in reachable(graph, base) if phase(t) is not None}, f"{base} imports a phase"
+
+
+def test_the_lab_never_imports_the_site_generator(graph):
+    """figures/ is the lab (models, training, experiments, executors); sitegen/ builds the
+    site from what it made. A job runs wherever the lab does, with no site around."""
+    for module, targets in graph.items():
+        if module == "figures" or module.startswith("figures."):
+            assert not {t for t in targets if t == "sitegen" or t.startswith("sitegen.")}, \
+                f"{module} imports {sorted(t for t in targets if t.startswith('sitegen'))}"

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
-import figures.store as store_mod
+import figures.keys as keys_mod
 from conftest_data import random_data
 from figures import campaign, models, networks, weights
 from figures.experiments import Context, load_all
 from figures.experiments.profiles import NETWORKS, PROFILES, RECIPES, SEEDS
 from figures.networks import Recipe, make_model
-from figures.store import code_tree, module_source_hash
+from figures.keys import code_tree, module_source_hash
 from figures.train import TrainConfig, train
 
 QUICK = Recipe(**RECIPES["quick"])
@@ -54,10 +54,10 @@ def test_family_modules_name_the_class_each_factory_builds():
 def test_editing_one_model_file_changes_exactly_its_networks_keys(monkeypatch):
     names = ["resnet20", "plain20", "preact_resnet20", "highway20", "densenet22"]
     before = {n: weights.model_key(n, QUICK) for n in names}
-    real = store_mod.module_source_hash
+    real = keys_mod.module_source_hash
 
     def edit(target):
-        monkeypatch.setattr(store_mod, "module_source_hash",
+        monkeypatch.setattr(keys_mod, "module_source_hash",
                             lambda m, n=None: real(m, n) + ("*" if m == target else ""))
         return {n for n in names if weights.model_key(n, QUICK) != before[n]}
 

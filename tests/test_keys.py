@@ -1,0 +1,72 @@
+"""Keys follow the code's own imports: an experiment's result is stale when any module its
+own module reaches changes what it does, and no committed network changes its key when the
+code that keys it is tidied (figures.keys, figures.weights)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from figures import experiments, keys, paths, runner, weights
+from figures.store import ResultStore
+
+MODELS_INIT = paths.REPO / "figures" / "models" / "__init__.py"
+
+
+@pytest.fixture
+def edited_models_init(tmp_path, monkeypatch):
+    """figures/models/__init__.py as a copy that a test may edit; the checkout stays as it is."""
+    copy = tmp_path / "__init__.py"
+    copy.write_text(MODELS_INIT.read_text(encoding="utf-8"), encoding="utf-8")
+    real = keys.locate
+    monkeypatch.setattr(keys, "locate", lambda module: copy if module == "figures.models" else real(module))
+    return copy
+
+
+def test_an_edit_to_the_models_package_makes_gradient_flow_stale(tmp_path, edited_models_init):
+    """gradient_flow calls models.build: figures/models/__init__.py is in its key, though
+    it never named it, and the networks' keys (their model files only) stay."""
+    exp = experiments.get("gradient_flow")
+    assert "figures.models" not in exp.modules and "figures.models" in keys.closure(exp.modules)
+    store = ResultStore(tmp_path / "results")
+    store.save("gradient_flow", "quick", runner.key_for(exp, "quick"), exp.config_dict("quick"), {}, {}, {})
+    status = lambda: runner.status(store, ["gradient_flow"], "quick")[0]  # noqa: E731
+    networks = {n: weights.model_key(n, {}) for n in ("resnet20", "highway20")}
+    assert status().fresh
+
+    text = edited_models_init.read_text(encoding="utf-8")
+    edited_models_init.write_text(text + "\n# a comment, and a docstring are no edit\n", encoding="utf-8")
+    assert status().fresh
+    edited_models_init.write_text(text + "\nFACTORIES = dict(sorted(FACTORIES.items()))\n", encoding="utf-8")
+    assert not status().fresh and status().reason == "code or config changed"
+    assert {n: weights.model_key(n, {}) for n in networks} == networks
+
+
+def test_the_walk_follows_imports_inside_functions_and_keeps_the_narrowings():
+    closure = keys.closure(["figures.experiments.trained"])
+    assert "figures.networks" in closure  # imported inside a function there
+    assert {"figures.models.resnet", "figures.models.highway", "figures.train"} <= set(closure)
+    assert not set(closure) & set(keys.BOOKKEEPING)  # where things are kept computes nothing
+    sources = keys.source_hashes(["figures.experiments.trained"])
+    assert "figures.experiments.profiles" not in sources  # its values are in each config
+    assert sources["figures.data"] == keys.module_source_hash("figures.data", keys.DATA_BATCHING)
+
+
+def test_decoding_the_data_reruns_no_experiment(monkeypatch):
+    exp = experiments.get("depth_sweep")
+    before = runner.key_for(exp, "quick")
+    real = keys.code_tree
+    # as if load_cifar10 (decoding, not batching) had been rewritten
+    monkeypatch.setattr(keys, "code_tree", lambda src, names=None: real(src, names) + (
+        "*" if "def load_cifar10" in src and names is None else ""))
+    assert runner.key_for(exp, "quick") == before
+
+
+def test_every_committed_network_keeps_its_key():
+    """Pinned: each network in figures/weights is keyed by the code as it is now, so no
+    refactoring retrains one. A change of what a network computes fails here on purpose:
+    retrain it (`python build.py train --commit`), then this passes again."""
+    manifest = json.loads((paths.WEIGHTS / weights.MANIFEST).read_text(encoding="utf-8"))
+    assert manifest
+    for fname, entry in manifest.items():
+        assert weights.model_key(entry["name"], entry["recipe"]) == entry["key"], fname

@@ -184,3 +184,42 @@ def test_front_matter_and_site_settings_are_checked_at_their_line(built_copy, ca
     refused(built_copy, capsys, before, rf"site\.yml:{site.count(chr(10)) + 1}", "`lang:` must be a language tag")
     (content / "site.yml").write_text(site.replace('affiliation: "Test Lab"', "affiliation: {lab: 1}"))
     refused(built_copy, capsys, before, r"site\.yml:\d+", "`affiliation:` of Ada Tester must be text or a list")
+
+
+def readme_blocks(section: str) -> list[tuple[str, str]]:
+    from conftest import REPO
+
+    text = (REPO / "README.md").read_text().split(f"\n## {section}\n", 1)[1]
+    found = re.findall(r"^```(\w*)\n(.*?)^```|^(## )", text, re.S | re.M)  # a heading in a block is no end
+    return [(lang, body) for lang, body, _ in found[:next((i for i, f in enumerate(found) if f[2]), None)]]
+
+
+def test_every_site_setting_is_in_the_readme_and_its_example_loads():
+    import dataclasses
+
+    import yaml
+
+    from figures.config import from_dict
+    from figures.executors import ComputeSettings
+    from sitegen.project import SiteConfig
+
+    [(lang, text)] = readme_blocks("Site settings")
+    doc = yaml.safe_load(text)
+    assert lang == "yaml" and set(doc) == {f.name for f in dataclasses.fields(SiteConfig)}
+    assert all(re.search(rf"\b{f.name}\b", text) for f in dataclasses.fields(ComputeSettings))
+    assert from_dict(SiteConfig, doc).author_list[0].affiliations == ("Test Lab", "Second Institute")
+
+
+def test_the_readme_port_example_builds(built_copy, capsys):
+    [(lang, text)] = readme_blocks("Porting an article from Quarto")
+    content = built_copy / "content"
+    (content / "charts").mkdir()
+    (content / "charts" / "depth.vl.json").write_text(json.dumps(SPEC))
+    (content / "00-about.md").write_text(text)
+    code, err = cli_build(built_copy, capsys)
+    assert lang == "markdown" and code == 0, err
+    page = (built_copy / "site" / "index.html").read_text()
+    assert re.search(r"<h2>About this article</h2>", page) and 'class="chapter-number">1</span> First' in page
+    assert re.search(r'He et al\. \[<a href="#ref-he2016deep"[^>]*>1</a>\]</span> proposed', page)
+    assert '<a class="xref" href="#fig-depth">Figure 1</a> shows' in page
+    assert 'class="callout callout-note"' in page and 'aria-label="Note: Where the numbers come from"' in page

@@ -20,10 +20,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from figures import paths
+from figures import names as net_names, paths
 from figures.experiments.profiles import NETWORKS, RECIPES, SEEDS
 from figures.paths import REPO, WEIGHTS
 from figures.weights import MANIFEST, WeightStore, file_name, model_key
+
+EVAL_SHARE = 1.08  # an epoch's test pass and probe, on top of its training steps (scripts/gpu_run.py too)
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,8 @@ def _state(name: str, seed: int, recipe_dict: dict, store: WeightStore, manifest
         e = manifest[fname]
         return NetworkState(name, seed, key, "trained", _cost(e), float(e.get("train_seconds", 0)))
     n_train = recipe.n_train or 50_000
-    rate = rates.get(name) or rates.get(_family(name)) or 0.0
-    estimate = recipe.epochs * n_train / rate * 1.08 if rate else 0.0  # +8%: the test passes
+    rate = rates.get(name) or rates.get(net_names.family(name)) or 0.0
+    estimate = recipe.epochs * n_train / rate * EVAL_SHARE if rate else 0.0
     partial = (store.root / "partial" / fname.replace(".pt", ".ckpt")).exists()
     same_recipe = [e for e in by_name.get(name, []) if e.get("recipe") == _recipe_dict(recipe)]
     state = "partial" if partial else ("stale" if same_recipe else "missing")
@@ -94,10 +96,6 @@ def _cost(entry: dict) -> str:
             + (f", test error {100 * err:.1f}%" if err is not None else ""))
 
 
-def _family(name: str) -> str:
-    return name.rstrip("0123456789")
-
-
 def _images_per_second(manifest: dict) -> dict[str, float]:
     """Measured training speed by network and by family (the slowest seen), for estimates:
     a 56-layer net of a family is estimated from the family's depth-scaled speed."""
@@ -107,14 +105,14 @@ def _images_per_second(manifest: dict) -> dict[str, float]:
         if ips:  # any batch size: a rough guess beats none
             rates[e["name"]] = min(rates.get(e["name"], ips), ips)
     for name, ips in list(rates.items()):
-        depth = int("".join(ch for ch in name if ch.isdigit()) or 0)
+        depth = net_names.depth(name)
         if depth:  # per-layer cost roughly constant: speed scales as 1/depth
-            fam = _family(name)
+            fam = net_names.family(name)
             rates[fam] = min(rates.get(fam, ips * depth), ips * depth)
     for name in list(NETWORKS.get("cifar10-10ep", [])) + list(NETWORKS.get("paper", [])):
-        if name not in rates and _family(name) in rates:
-            depth = int("".join(ch for ch in name if ch.isdigit()) or 1)
-            rates[name] = rates[_family(name)] / depth
+        if name not in rates and net_names.family(name) in rates:
+            depth = net_names.depth(name) or 1
+            rates[name] = rates[net_names.family(name)] / depth
     return rates
 
 

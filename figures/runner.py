@@ -17,6 +17,7 @@ from typing import Iterable
 from figures import experiments, paths, spread
 from figures.experiments import Context, Experiment, Output
 from figures.config import ConfigError
+from figures.names import seeded, unseeded
 from figures.keys import MissingSource, closure, module_files, result_key
 from figures.provenance import device_info, git_commit, job_info
 from figures.store import ResultStore, StoredResult
@@ -100,23 +101,20 @@ def status(store: ResultStore, names: Iterable[str], profile: str, registry: dic
 def untrained(stored: StoredResult, models: Path) -> list[str]:
     """The shared networks a result was made from that neither the committed weights
     nor the local model cache `models` hold."""
-    out = []
-    for item in filter(None, str(stored.provenance.get("models", "")).split(", ")):
-        label, _, key = item.partition(" ")
-        net = unseeded(label)[0]
-        if not any(d.is_dir() and any(d.glob(f"{net}-{key}*.pt")) for d in (models, paths.WEIGHTS)):
-            out.append(label)
-    return out
+    from figures.weights import file_name
+
+    return [label for label, key in (stored.provenance.get("networks") or {}).items()
+            if not any((d / file_name(unseeded(label)[0], key)).exists() for d in (models, paths.WEIGHTS))]
 
 
 def retrained(changed: list[str], stored: StoredResult, models: Path) -> list[str]:
     """Of the `changed` networks, those whose key now no store holds: the rerun trains them."""
-    from figures.weights import model_key
+    from figures.weights import file_name, model_key
 
     recipe = stored.config.get("recipe") or {}
     keys = {label: model_key(unseeded(label)[0], {**recipe, "seed": unseeded(label)[1]}) for label in changed}
     return [label for label, key in keys.items() if not any(
-        d.is_dir() and any(d.glob(f"{unseeded(label)[0]}-{key}*.pt")) for d in (models, paths.WEIGHTS))]
+        (d / file_name(unseeded(label)[0], key)).exists() for d in (models, paths.WEIGHTS))]
 
 
 def train_seconds(store: ResultStore, reg: Iterable[str], profile: str) -> dict[str, float]:
@@ -149,27 +147,16 @@ def with_seed(cfg, seed: int):
     return dataclasses.replace(cfg, recipe=dataclasses.replace(recipe, seed=seed))
 
 
-def seeded(net: str, seed: int) -> str:
-    """How provenance names a network trained from `seed`: resnet20, resnet20@seed1."""
-    return net if seed == 0 else f"{net}@seed{seed}"
-
-
-def unseeded(label: str) -> tuple[str, int]:
-    """resnet20@seed1 -> ("resnet20", 1); resnet20 -> ("resnet20", 0)."""
-    net, _, seed = label.partition("@seed")
-    return net, int(seed or 0)
-
-
 def merge_facts(facts: list[dict], seeds: list[int]) -> dict:
     """The provenance facts of one run per seed as one: every seed's networks by name
-    (seed 0's as they always were, the others as name@seedN), the rest from seed 0."""
-    out = dict(facts[0])
+    (seed 0's as they always were, the others as name@seedN), the rest from seed 0.
+    Networks are recorded once, by their full keys ("networks"): the "models" line that
+    figures.experiments.trained also writes, their short keys, is left out."""
+    out = {k: v for k, v in facts[0].items() if k != "models"}
     for field in ("networks", "trained"):
         merged = {seeded(n, s): v for f, s in zip(facts, seeds) for n, v in (f.get(field) or {}).items()}
         if merged:
             out[field] = dict(sorted(merged.items()))
-    if out.get("networks"):
-        out["models"] = ", ".join(f"{k} {v[:12]}" for k, v in out["networks"].items())
     return out
 
 

@@ -32,7 +32,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 ARCHIVE = "cifar10-jpeg.tar.gz"
-EVAL_SHARE = 1.08  # an epoch's test pass and probe, on top of its steps (as figures.campaign)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -164,6 +163,8 @@ def makespan(durations: list[float], slots: int) -> float:
 
 
 def estimate_s(bench: dict, names: list[str], recipe: dict) -> float:
+    from figures.campaign import EVAL_SHARE
+
     steps = (recipe.get("n_train") or 50_000) // recipe["batch_size"]
     return makespan([bench["startup_s"] + recipe["epochs"] * steps * bench["step_s"][n] * EVAL_SHARE
                      for n in names], bench["jobs"])

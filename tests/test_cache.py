@@ -125,15 +125,15 @@ def test_build_recomputes_changed_model_and_frozen_refuses(project_root, monkeyp
 def test_estimate_counts_networks_missing_from_the_model_cache(tmp_path):
     """A stale result made from cached networks says which of them must be trained again."""
     store = ResultStore(tmp_path / "results")
-    made = store.save("exp_x", "cpu", "k1", {}, {"models": "plain20 aaaaaaaaaaaa, resnet20 bbbbbbbbbbbb",
-                                                "wall_time_s": 5.0},
+    made = store.save("exp_x", "quick", "k1", {}, {"networks": {"plain20": "a" * 64, "resnet20": "b" * 64},
+                                                  "wall_time_s": 5.0},
                       {"resnet20": {"train_seconds": 30.0}, "plain20": {"train_seconds": 40.0}}, {})
     models = tmp_path / "models"
     models.mkdir()
-    (models / "resnet20-bbbbbbbbbbbb1234.pt").write_bytes(b"")
+    (models / f"resnet20-{'b' * 16}.pt").write_bytes(b"")
     assert runner.untrained(made, models) == ["plain20"]
-    assert runner.train_seconds(store, {"exp_x": {}}, "cpu") == {"resnet20": 30.0, "plain20": 40.0}
-    (models / "resnet20-bbbbbbbbbbbb1234.pt").unlink()
+    assert runner.train_seconds(store, {"exp_x": {}}, "quick") == {"resnet20": 30.0, "plain20": 40.0}
+    (models / f"resnet20-{'b' * 16}.pt").unlink()
     assert runner.untrained(made, models) == ["plain20", "resnet20"]
 
 

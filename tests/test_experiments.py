@@ -46,7 +46,7 @@ def test_quick_experiments_use_exactly_the_campaign_networks(quick_results):
     from figures.experiments.profiles import NETWORKS
 
     from figures.experiments.profiles import SEEDS
-    from figures.runner import seeded
+    from figures.names import seeded
 
     used = set().union(*(r.provenance["networks"] for r in quick_results.values()))
     # every network from every seed, except those only the seed-0 pictures analyse
@@ -143,12 +143,13 @@ def test_quick_run_returns_declared_metrics(quick_results, name):
             assert not missing, f"{name}/{key}: missing {sorted(missing)}"
     # strict JSON: what the prose and the charts read has no NaN or infinity
     json.dumps({"metrics": stored.metrics, "data": stored.data}, allow_nan=False)
-    assert stored.provenance["data"].startswith("synthetic") and stored.provenance["models"]
+    assert stored.provenance["data"].startswith("synthetic") and stored.provenance["networks"]
+    assert "models" not in stored.provenance  # networks are recorded once, by their full keys
 
 
 def test_trained_networks_are_shared_between_experiments(quick_results):
     def keys(name):
-        return dict(p.split(" ") for p in quick_results[name].provenance["models"].split(", "))
+        return quick_results[name].provenance["networks"]
 
     lesion, landscape, sweep = keys("lesion"), keys("loss_landscape"), keys("depth_sweep")
     # the landscape is drawn on seed 0's networks only; the lesion on every seed's

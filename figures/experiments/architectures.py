@@ -20,6 +20,7 @@ from figures.experiments import Context, Output, register
 from figures.experiments.profiles import ESTIMATE_S, profiles
 from figures.experiments.common import seed_everything, synthetic_data
 from figures.experiments.trained import MODULES, Recipe, curves, get_trained, summary
+from figures.names import split
 from figures.networks import make_model, train_config
 from figures.train import host_name, precision, train
 
@@ -34,16 +35,6 @@ METRICS = {
     "summary": ("best", "worst", "ranking", "epochs"),
     "timing": ("precision", "host", "steps", "rounds", "steps_per_epoch"),
 }
-
-
-def family(name: str) -> str:
-    base = name.rstrip("0123456789").rstrip("_")
-    return FAMILY.get(base, base)
-
-
-def depth_of(name: str) -> int:
-    digits = "".join(ch for ch in name if ch.isdigit())
-    return int(digits) if digits else 0
 
 
 @dataclass(frozen=True)
@@ -91,7 +82,8 @@ def run(cfg: Config, ctx: Context) -> Output:
     for name in cfg.models:
         t = get_trained(name, cfg.recipe, ctx)
         s = summary(t)
-        s["family"], s["depth"] = family(name), depth_of(name)
+        base, s["depth"] = split(name)
+        s["family"] = FAMILY.get(base, base)
         metrics[name] = s
         series[name] = curves(t)
     n_train = ctx.facts.get("n_train") or cfg.recipe.n_train

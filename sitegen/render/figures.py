@@ -137,11 +137,13 @@ def _plot_errors(module):
 def provenance_card(result: StoredResult) -> dict:
     p = result.provenance
     fields = ["experiment", "profile", "device", "cpu_model", "threads", "precision", "torch", "cuda",
-              "data", "data_sha256", "n_train", "n_test", "seed", "seeds", "models", "trained",
+              "data", "data_sha256", "n_train", "n_test", "seed", "seeds", "networks", "trained",
               "commit", "code_hash", "started", "wall_time_s", "command"]
     card = {k: p[k] for k in fields if k in p and p[k] not in ("", None)}
     if isinstance(card.get("seeds"), list):
         card["seeds"] = ", ".join(map(str, card["seeds"])) + f" (n = {len(card['seeds'])})"
+    if isinstance(card.get("networks"), dict):  # each by its key's first 12 digits
+        card["networks"] = ", ".join(f"{k} {v[:12]}" for k, v in card["networks"].items())
     if isinstance(card.get("trained"), dict):  # per network: epochs, steps, precision, processor
         card["trained"] = "; ".join(f"{k}: {v}" for k, v in card["trained"].items())
     return card

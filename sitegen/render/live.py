@@ -14,14 +14,12 @@ import json
 
 import numpy as np
 
+from figures.names import net_label as label  # resnet20 -> ResNet-20, plain20 -> plain-20
+
 NAME = "lesion_live"
 PATH = f"figures/{NAME}.data.js"
 
 
-def label(name: str) -> str:
-    """resnet20 -> ResNet-20, plain20 -> plain-20."""
-    kind, depth = name.rstrip("0123456789"), name[len(name.rstrip("0123456789")):]
-    return {"resnet": "ResNet", "plain": "plain"}.get(kind, kind) + f"-{depth}"
 
 
 def data_js(result) -> bytes:

@@ -69,7 +69,7 @@ def cmd_build(args) -> int:
 
 
 def cmd_figures(args) -> int:
-    from figures.project_modules import use_project_modules
+    from figures.paths import use_project_modules
     from figures.store import ResultStore
     from sitegen import plan, publish, run
 

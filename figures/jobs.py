@@ -80,7 +80,7 @@ def run_experiment_job(status, root: str, progress: bool = False) -> dict:
     import shutil
 
     from figures import runner
-    from figures.project_modules import use_project_modules
+    from figures.paths import use_project_modules
     from figures.store import ResultStore
 
     use_project_modules(Path(root))  # the project's own experiments, if any

@@ -1,7 +1,7 @@
 """The project's plot modules, found and imported for the build.
 
 Which folders hold a project's own experiments and plots is figures'
-business (figures.project_modules, re-exported here for the read phase and
+business (figures.paths, re-exported here for the read phase and
 the preview). A mistake in an author's module is a one-line BuildError naming
 its file and line.
 """
@@ -14,7 +14,7 @@ import importlib.util
 import traceback
 from pathlib import Path
 
-from figures.project_modules import forget_modules, source_files, use_project_modules  # noqa: F401
+from figures.paths import forget_modules, source_files, use_project_modules  # noqa: F401
 
 from .errors import BuildError
 

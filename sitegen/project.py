@@ -59,6 +59,7 @@ class SiteConfig:
     repository: str = ""             # where the source lives, for "how to reproduce"
     slides: str = "slides.md"        # relative to content/; absent file = no video
     notebooks: str = "notebooks"     # folder of companion notebooks, relative to content/
+    notebook_time_limit_s: int = 300  # a companion notebook's cells together may run this long (seconds)
     claims_in: tuple = ("quick", "cifar10-10ep", "paper")  # profiles whose results must satisfy the chapters' claims
     twitter: str = ""                # the site's Twitter/X handle for the card, e.g. "@resnet_explainer"
     bibtex_key: str = ""             # key of the "cite this article" BibTeX entry (default: author+year+word)

@@ -1,7 +1,10 @@
 """Companion notebooks, content/notebooks/*.ipynb: executed in quick mode (QUICK=1,
 nbclient), rendered with nbconvert into pages in the site's look, with the .ipynb
 to download. A cell that raises stops the build with one line naming the notebook
-and the cell.
+and the cell; so does a notebook that runs past its time limit (`notebook_time_limit_s`
+in site.yml, for all its cells together). Its kernel, and whatever the kernel
+started, is then killed, not asked to stop; a kernel whose build was killed ends by
+itself (ipykernel watches its parent), and the next build removes its connection file.
 
 An executed notebook is cached by its cells and by the content of exactly the
 files its kernel imported or read inside the repository or the project (traced
@@ -12,10 +15,13 @@ editing a module it imports, or a file it reads, does.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 from .. import pandoc
@@ -28,7 +34,7 @@ from ..project import REPO, Project
 from ..read.notebooks import read
 from .templates import render_page
 
-TIMEOUT_S = 600  # per cell
+TIME_LIMIT_S = 300  # a notebook's cells together, unless site.yml's notebook_time_limit_s says otherwise
 
 
 def kernel_env() -> dict:
@@ -66,23 +72,35 @@ _sitegen_report(); del _sitegen_report
 """
 
 
-def execute(nb, path: Path, touched: list[str] | None = None):
-    """Run every cell in a fresh kernel (in place); a failing cell is a one-line error.
-    `touched` gets the absolute path of every file the kernel imported or read."""
-    from nbclient import NotebookClient
+def execute(nb, path: Path, touched: list[str] | None = None, time_limit_s: int = TIME_LIMIT_S,
+            kernels: Path | None = None):
+    """Run every cell in a fresh kernel (in place), all of them within `time_limit_s`; a
+    failing cell, or the one running at the limit, is a one-line error. `touched` gets the
+    absolute path of every file the kernel imported or read. `kernels`: the folder of the
+    kernels' connection files (default: Jupyter's runtime folder)."""
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    client = NotebookClient(nb, timeout=TIMEOUT_S, kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = _client(nb, kernels, timeout=time_limit_s, kernel_name="python3", allow_errors=False,
+                     resources={"metadata": {"path": str(path.parent)}})
+    at = -1  # the author's cell running (-1: none, ours)
     try:
         # the kernel's own log (a TCP warning) is not the author's business; cell errors come as messages
         with client.setup_kernel(env=kernel_env(), stderr=subprocess.DEVNULL):
-            info = client.wait_for_reply(client.kc.kernel_info())
-            nb.metadata["language_info"] = info["content"]["language_info"]
-            _hidden(client, _TRACE_START)
-            for index, cell in enumerate(nb.cells):  # numbered as nbclient numbers them, the probe not counted
-                client.execute_cell(cell, index, execution_count=client.code_cells_executed)
-            report = _hidden(client, _TRACE_REPORT)
+            try:
+                info = client.wait_for_reply(client.kc.kernel_info())
+                nb.metadata["language_info"] = info["content"]["language_info"]
+                deadline = time.monotonic() + time_limit_s
+                _hidden(client, _TRACE_START)
+                for at, cell in enumerate(nb.cells):  # numbered as nbclient numbers them, the probe not counted
+                    # nbclient's limit is per cell: each gets what the notebook has left
+                    client.timeout = max(1, math.ceil(deadline - time.monotonic()))
+                    client.execute_cell(cell, at, execution_count=client.code_cells_executed)
+                at = -1
+                client.timeout = max(1, math.ceil(deadline - time.monotonic()))
+                report = _hidden(client, _TRACE_REPORT)
+            except BaseException:  # a busy or broken kernel (and what it started) is killed, not asked
+                client.shutdown_kernel = "immediate"
+                raise
     except CellExecutionError as e:
         for i, cell in enumerate(nb.cells, 1):
             errs = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
@@ -91,12 +109,43 @@ def execute(nb, path: Path, touched: list[str] | None = None):
                 raise BuildError(f"cell {i} (`{first}`) failed: {errs[0].ename}: {errs[0].evalue}", path) from None
         raise BuildError(f"a cell failed: {str(e).strip().splitlines()[-1]}", path) from None
     except CellTimeoutError:
-        raise BuildError(f"a cell ran longer than {TIMEOUT_S} s", path) from None
+        first = (nb.cells[at].source.strip().splitlines() or [""])[0][:60] if at >= 0 else ""
+        which = f"cell {at + 1} (`{first}`)" if at >= 0 else "the notebook"
+        raise BuildError(f"{which} was still running at the notebook's time limit, {time_limit_s} s "
+                         "(notebook_time_limit_s in site.yml)", path) from None
     except DeadKernelError as e:
         raise BuildError(f"the kernel died: {e}", path) from None
     if touched is not None:
         touched += json.loads("".join(o.get("text", "") for o in report.outputs if o.get("name") == "stdout"))
     return nb
+
+
+def _client(nb, kernels: Path | None, **options):
+    """nbclient's client, its kernel's connection file in `kernels`, named by this process:
+    a file whose process is gone was left by a killed build, and is removed."""
+    from nbclient import NotebookClient
+
+    class Client(NotebookClient):
+        def create_kernel_manager(self):
+            km = super().create_kernel_manager()
+            if kernels is not None:
+                kernels.mkdir(parents=True, exist_ok=True)
+                sweep_kernel_files(kernels)
+                km.connection_file = str(kernels / f"kernel-{os.getpid()}-{uuid.uuid4().hex[:12]}.json")
+            return km
+
+    return Client(nb, **options)
+
+
+def sweep_kernel_files(folder: Path) -> None:
+    """Remove the connection files of kernels whose build process has ended."""
+    for f in folder.glob("kernel-*-*.json"):
+        try:
+            os.kill(int(f.name.split("-")[1]), 0)
+        except ProcessLookupError:
+            f.unlink(missing_ok=True)
+        except (ValueError, PermissionError):
+            pass  # not ours, or another user's live process
 
 
 def _hidden(client, code: str):
@@ -139,7 +188,7 @@ def dependency_digests(names: list[str], root: Path) -> dict[str, str | None]:
     return out
 
 
-def executed(path: Path, cache_root: Path, log=print, root: Path = REPO):
+def executed(path: Path, cache_root: Path, log=print, root: Path = REPO, time_limit_s: int = TIME_LIMIT_S):
     """The notebook with the outputs of a quick run, cached by its cells, torch, Python,
     this module, and the files the run imported or read (checked at each build)."""
     from importlib.metadata import version
@@ -159,7 +208,7 @@ def executed(path: Path, cache_root: Path, log=print, root: Path = REPO):
         pass  # a damaged entry: run it again
     log(f"executing notebook {path.name} (quick mode)")
     touched: list[str] = []
-    execute(nb, path, touched)
+    execute(nb, path, touched, time_limit_s, kernels=cache_root / "kernels")
     deps = dependency_digests(dependency_names(touched, root), root)
     cache.put(path.stem, entry, json.dumps({"deps": deps, "notebook": nbformat.writes(nb)}).encode("utf-8"))
     return nb
@@ -213,14 +262,26 @@ def highlight_css() -> str:
             "\n@media (prefers-color-scheme: dark) {\n" + dark + "\n}\n")
 
 
+def time_limit(project: Project) -> int:
+    """site.yml's notebook_time_limit_s, checked: whole seconds, 1 or more."""
+    limit = getattr(project.config, "notebook_time_limit_s", TIME_LIMIT_S)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        site = project.content / "site.yml"
+        lines = site.read_text(encoding="utf-8", errors="replace").splitlines() if site.exists() else []
+        line = next((i for i, ln in enumerate(lines, 1) if ln.startswith("notebook_time_limit_s:")), None)
+        raise BuildError(f"notebook_time_limit_s must be whole seconds, 1 or more, not {limit!r}", site, line)
+    return limit
+
+
 def media(project: Project, log=print) -> Media:
     """Every companion notebook as site/notebooks/NAME.html and NAME.ipynb, and the article's list."""
     folder = project.content / project.config.notebooks
     paths = sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
     media, listing = Media(), []
     css = highlight_css() if paths else ""
+    limit = time_limit(project)
     for path in paths:
-        nb = executed(path, project.cache, log, project.root)
+        nb = executed(path, project.cache, log, project.root, limit)
         html = rendered(nb, path, project.cache)
         entry = {"title": html["title"], "summary": html["summary"],
                  "href": f"notebooks/{path.stem}.html", "ipynb": f"notebooks/{path.name}", "file": path.name}

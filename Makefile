@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: all site build test figures campaign serve check bench bench-build clean distclean browser-deps media-deps
+.PHONY: all site build test figures campaign serve check bench bench-build clean distclean browser-deps media-deps test-deps
 
 all: site
 
@@ -67,10 +67,15 @@ endef
 browser-deps:
 	$(call apt_need,chromium fonts-dejavu-core espeak-ng,browser tests are skipped and the video is silent)
 
+# and for the tests, slurmctld, slurmd and munge: the one-node cluster that tests/test_slurm.py
+# submits real jobs to (scripts/slurm_node.py starts and stops it; it runs nothing as a service)
+test-deps:
+	$(call apt_need,chromium fonts-dejavu-core espeak-ng slurmctld slurmd slurm-client munge,browser tests and the Slurm test are skipped and the video is silent)
+
 media-deps:
 	$(call apt_need,espeak-ng,the slides video is silent)
 
-test: $(STAMP) browser-deps
+test: $(STAMP) test-deps
 	$(PY) -m pytest -n 2 --dist loadfile
 
 clean:

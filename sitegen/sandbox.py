@@ -67,6 +67,8 @@ class AuthorEnvironment(ImmutableSandboxedEnvironment):
         if formatted is not None:
             plain = self.filters["format"]
             self.filters["format"] = lambda spec, *a, **kw: formatted(str(spec), plain(spec, *a, **kw), a or tuple(kw.values()))
+        for name, pick in (("max", max), ("min", min)):  # numbers measured on seeds: by their mean
+            self.filters[name] = _by_mean(pick, self.filters[name])
         self.filters = {name: limits.bounded(name, f) for name, f in self.filters.items()}
 
     sized = staticmethod(limits.sized)
@@ -235,3 +237,16 @@ def author_error(exc: BaseException, name: str, path: Path, first_line: int, wha
         return None
     # the template's own arithmetic or calls (1/0, result() with wrong arguments, a bad format)
     return BuildError(f"{what}{type(exc).__name__}: {exc}", path, where)
+
+
+def _by_mean(pick: Callable, jinja_filter: Callable) -> Callable:
+    """`| max` and `| min` that order a number measured on several seeds by its mean (its
+    `sort_key`), not by comparisons that hold only beyond the noise; else Jinja's own."""
+    @jinja2.pass_environment
+    def filtered(environment, value, case_sensitive=False, attribute=None):
+        items = list(value)
+        if attribute is None and any(callable(getattr(v, "sort_key", None)) for v in items):
+            key = lambda v: v.sort_key() if callable(getattr(v, "sort_key", None)) else v  # noqa: E731
+            return pick(items, key=key) if items else environment.undefined("No aggregated item, sequence was empty.")
+        return jinja_filter(environment, items, case_sensitive, attribute)
+    return filtered

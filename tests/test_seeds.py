@@ -122,3 +122,37 @@ def test_an_unknown_leaf_lists_its_neighbours(tmp_path):
         view.value("toy", "resnet8", "tset_error")
     with pytest.raises(BuildError, match=r"metrics of toy: resnet8, summary$"):
         view.value("toy", "resnet9", "test_error")
+
+
+def test_prose_helpers_rank_by_the_mean_and_compare_in_three_cases(tmp_path):
+    """ranked() orders by the mean, compare() says -1, 0 or +1 (0: the seeds cannot tell),
+    mean() and `| max` take the mean, seeds() says what the result was measured on."""
+    from figures.store import ResultStore
+    from sitegen.render import results
+    from sitegen.sandbox import AuthorEnvironment
+
+    s = lambda *v: spread.summarize(list(v), [0, 1, 2])  # noqa: E731
+    metrics = {"a": {"err": s(0.10, 0.11, 0.12)}, "b": {"err": s(0.30, 0.31, 0.32)},
+               "c": {"err": s(0.115, 0.135, 0.105)}, "d": {"err": s(None, None, None)}}
+    ResultStore(tmp_path).save("toy", "quick", "k" * 64, {}, {"seeds": [0, 1, 2]}, metrics, {}, {})
+    view = results.ResultsView(ResultStore(tmp_path), "quick")
+    h = view.helpers(set(), [])
+    assert h["ranked"]("toy", ["b", "d", "c", "a"], "err") == ("a", "c", "b", "d")  # no value: last
+    assert h["seeds"]("toy") == (0, 1, 2)
+    a, b, c = (h["value"]("toy", n, "err") for n in "abc")
+    assert (h["compare"](a, b), h["compare"](b, a), h["compare"](a, c)) == (-1, 1, 0)
+    assert h["compare"](2, 3) == -1 and h["mean"](a) == pytest.approx(0.11) and h["mean"](0.5) == 0.5
+    out = AuthorEnvironment().from_string("{{ (xs | max).mean }} {{ (xs | min).mean }} {{ [3, 1, 2] | max }}").render(xs=[b, a, c])
+    assert out == f"{b.mean} {a.mean} 3"
+
+
+@pytest.mark.parametrize("values, fmt, text", [
+    ([0.169, 0.1691, 0.1692], "{:.1%}", "16.9% ± 0.01%"),  # a spread the format would round away
+    ([4.1, 4.3, 4.2], "{:,.0f}", "4 ± 0.1"),
+    ([3.2, 3.3, 3.4], "{:.1f}", "3.3 ± 0.1"),
+    ([1.0, 1.0, 1.0], "{:.1f}", "1.0 ± 0.0"),              # no spread: none shown
+])
+def test_a_spread_never_prints_as_zero_unless_it_is(values, fmt, text):
+    from sitegen.render.results import format_value
+
+    assert measured.Seeds(spread.summarize(values, [0, 1, 2])).text(fmt, True, format_value) == text

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import operator
+import re
 from typing import Any, Callable
 
 from figures import spread
@@ -78,13 +79,21 @@ class Seeds:
         if self.mean is None:
             return "–"
         mean = format_value(self.mean, fmt)
-        return f"{mean} ± {format_value(self.sd, fmt)}" if with_spread and self.n > 1 else mean
+        if not (with_spread and self.n > 1):
+            return mean
+        return f"{mean} ± {_visible(self.sd, fmt, format_value)}"
 
     def __str__(self) -> str:  # {{ value(...) }}: the summary, marked
         return numbers.mark(self.text(), *self._source, derived=self._derived) if self._source else self.text()
 
     def __format__(self, spec: str) -> str:  # "{:.1f}".format(value(...)): the mean
         return format(self.mean, spec)
+
+    def sort_key(self) -> float:  # `| max`, `| min` (sitegen.sandbox): by the mean
+        return float("-inf") if self.mean is None else float(self.mean)
+
+    def __float__(self) -> float:  # "%.1f" | format(value(...)) and float(): the mean
+        return float("nan") if self.mean is None else float(self.mean)
 
     def __repr__(self) -> str:
         return f"Seeds({spread.describe(self._s)})"
@@ -139,6 +148,22 @@ class Seeds:
         return self._compare(other, -1)
 
     __hash__ = object.__hash__
+
+
+def _visible(sd: float, fmt: str | None, format_value: Callable) -> str:
+    """The spread in the mean's format, with more decimals where that format would round a
+    nonzero spread to zero (`4 ± 0` reads as no spread at all: `4 ± 0.2`)."""
+    text = format_value(sd, fmt)
+    m = re.fullmatch(r"(\{:[^.}]*\.)(\d+)([f%])(\})", fmt or "")
+    if sd and not re.search(r"[1-9]", text):
+        if m:  # {:.1%} -> {:.2%} ...
+            for extra in range(1, 6):
+                text = format_value(sd, f"{m[1]}{int(m[2]) + extra}{m[3]}{m[4]}")
+                if re.search(r"[1-9]", text):
+                    break
+        elif fmt and re.fullmatch(r"\{:,?\.0f\}", fmt):  # {:,.0f}: whole numbers
+            text = f"{sd:.1g}"
+    return text
 
 
 def _three_digits(v: float, fmt: str | None = None) -> str:

@@ -136,7 +136,28 @@ class ResultsView:
             used.append(name)
             return f"`<!--figure:{name}:{width or ''}-->`{{=html}}"
 
-        return {"result": result, "value": value, "figure": figure}
+        return {"result": result, "value": value, "figure": figure,
+                "seeds": self.seeds, "ranked": self.ranked, "compare": compare,
+                "mean": mean}
+
+    def seeds(self, experiment: str) -> tuple:
+        """The seeds an experiment's stored result was measured on: prose that says
+        "one training run" or "three" asks, rather than assuming."""
+        return tuple(self.load(experiment).provenance.get("seeds") or [0])
+
+    def ranked(self, experiment: str, names: Any, *metric: Any) -> tuple:
+        """`names` ordered by `metric` (a path under each name), lowest mean first; names that
+        measured nothing come last. The order of the means: whether a step of it holds beyond
+        the noise is for a claim to check (`value(...) < value(...)`)."""
+        metric = tuple(numbers.unwrap(p) for p in metric)
+
+        def mean(name: Any) -> float:
+            v = self.value(experiment, numbers.unwrap(name), *metric)
+            v = v.get("mean") if is_spread(v) else v
+            return float("inf") if v is None else float(v)
+        if isinstance(names, (str, bytes)) or not hasattr(names, "__iter__"):
+            raise BuildError(f"ranked() takes a list of names, not {names!r}")
+        return tuple(sorted((numbers.unwrap(n) for n in names), key=lambda n: (mean(n), str(n))))
 
     def claim_helpers(self) -> dict[str, Any]:
         """Claims compare raw values, result() and value() alike; a number measured on
@@ -144,7 +165,25 @@ class ResultsView:
         def raw(experiment: str, *path: Any) -> Any:
             return measured.wrap(self.value(experiment, *path), experiment, path, mark=False)
 
-        return {"result": raw, "value": raw}
+        return {"result": raw, "value": raw, "seeds": self.seeds, "ranked": self.ranked,
+                "compare": compare, "mean": mean}
+
+
+def mean(v: Any) -> Any:
+    """A number measured on several seeds: its mean (a plain number is its own). For prose
+    that picks the largest or smallest of several, by the means."""
+    if isinstance(v, measured.Seeds):
+        return v.mean
+    return numbers.unwrap(v)
+
+
+def compare(a: Any, b: Any) -> int:
+    """-1 if a < b beyond the noise, +1 if a > b beyond it, 0 if the seeds cannot tell them
+    apart: prose that reads a comparison has three cases, not two."""
+    if not isinstance(a, measured.Seeds) and not isinstance(b, measured.Seeds):
+        a, b = numbers.unwrap(a), numbers.unwrap(b)
+        return (a > b) - (a < b)
+    return -1 if a < b else 1 if a > b else 0
 
 
 def _deepest(metrics: dict, path: list[str]) -> tuple[list[str], list[str]]:

@@ -219,6 +219,11 @@ def _commit(name: str, key: str, profile: str, log) -> None:
     """Commit this network's file and the manifest, and nothing else that may be staged."""
     repo = REPO
     files = [str(WEIGHTS / file_name(name, key)), str(WEIGHTS / MANIFEST)]
+    # its in-progress checkpoint, committed so that another session could resume, is gone now
+    ckpt = WEIGHTS / "partial" / file_name(name, key).replace(".pt", ".ckpt")
+    files += [str(p) for p in (ckpt, ckpt.with_suffix(".probes.json")) if not p.exists()
+              and subprocess.run(["git", "ls-files", "--error-unmatch", str(p)], cwd=repo,
+                                 capture_output=True).returncode == 0]
     entry = WeightStore(WEIGHTS).manifest().get(file_name(name, key), {})
     seed = (entry.get("recipe") or {}).get("seed", 0)
     msg = f"Trained {name} seed {seed} ({profile}): {_cost(entry)}"

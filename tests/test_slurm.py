@@ -67,22 +67,23 @@ def test_training_and_an_experiment_run_as_slurm_jobs(tmp_path, cluster, capfd):
     from sitegen.project import load_project
 
     root = make_project(tmp_path / "proj")
-    assert cli.main(slurm(root, "train", "--only", "resnet8")) == 0, capfd.readouterr()
+    # the network highway_gates analyses, one job per seed of the profile
+    assert cli.main(slurm(root, "train", "--only", "highway8")) == 0, capfd.readouterr()
     out, err = capfd.readouterr()
-    ids = re.findall(r"network resnet8: job (\d+) started; log \S+", out)
-    assert len(ids) == len(SEEDS["quick"]) and len(set(ids)) == len(ids), out  # a job per seed
-    assert len(re.findall(rf"trained resnet8 in .* \(job \d+ on {cluster.host}\)", out)) == len(ids), out
-    jobs = [e["job"] for e in WeightStore(root / ".cache" / "models").manifest().values()]
-    assert sorted(j["job_id"] for j in jobs) == sorted(ids)
-    assert all(j["executor"] == "slurm" and j["node"] == cluster.host for j in jobs), jobs
+    ids = re.findall(r"network highway8: job (\d+) started; log \S+", out)
+    assert len(ids) == len(SEEDS["quick"]) and len(set(ids)) == len(ids), out
+    assert len(re.findall(rf"trained highway8 in .* \(job \d+ on {cluster.host}\)", out)) == len(ids), out
+    manifest = WeightStore(root / ".cache" / "models").manifest()
+    assert sorted(e["job"]["job_id"] for e in manifest.values()) == sorted(ids)
+    assert all(e["job"]["executor"] == "slurm" and e["job"]["node"] == cluster.host for e in manifest.values())
 
-    # one job at a time: the experiment's job trains its own network (highway8), and no
-    # campaign of the profile's other networks runs first
+    # then the experiment, on those networks (--jobs 1: no campaign of the profile's other networks first)
     assert cli.main(slurm(root, "figures", "--only", "highway_gates", "--jobs", "1")) == 0, capfd.readouterr()
     out2, err2 = capfd.readouterr()
     (job_id,) = re.findall(r"experiment highway_gates: job (\d+) started", out2)
     stored = json.loads((load_project(root).results / "highway_gates" / "quick" / "result.json").read_text())
     assert stored["provenance"]["job"] == {"executor": "slurm", "node": cluster.host, "job_id": job_id}
+    assert sorted(stored["provenance"]["networks"].values()) == sorted(e["key"] for e in manifest.values())
     assert "accounting" not in err + err2 + out + out2 and "sacct" not in err + err2  # quiet polling
 
 
@@ -128,3 +129,23 @@ def test_a_cancelled_job_ends_without_a_result(tmp_path, cluster):
     outcome = executors._outcome(running, here=False)
     assert not outcome.ok and "ended without a result" in outcome.message, outcome.message
     assert not cluster.jobs() and not cluster.strays()
+
+
+def test_the_script_as_the_readme_shows_it(node):
+    """`python scripts/slurm_node.py` prints the SLURM_CONF to export; Ctrl-C stops it all."""
+    import signal
+    import subprocess
+    import sys
+
+    script = subprocess.Popen([sys.executable, str(REPO / "scripts" / "slurm_node.py")], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [script.stdout.readline() for _ in range(3)]
+        conf = next(ln.split("=", 1)[1].strip() for ln in lines if ln.strip().startswith("export SLURM_CONF="))
+        sinfo = subprocess.run(["sinfo", "-h", "-o", "%T"], env={**node.env(), "SLURM_CONF": conf},
+                               capture_output=True, text=True, timeout=30)
+        assert sinfo.stdout.strip() == "idle", sinfo
+    finally:
+        script.send_signal(signal.SIGINT)
+        assert script.wait(60) == 0, script.stderr.read()
+    assert not Path(conf).parent.exists()  # its folder removed, its daemons stopped

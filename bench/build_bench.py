@@ -61,8 +61,8 @@ class Config:
     seed: int = 0     # random seed
 
 
-@register("bench_curves", Config, profiles={"quick": {}, "cpu": {}, "full": {"points": 200}},
-          modules=("figures.experiments.bench_model",), estimate_s={"quick": 1, "cpu": 1, "full": 1})
+@register("bench_curves", Config, profiles={"quick": {}},
+          modules=("figures.experiments.bench_model",), estimate_s={"quick": 1})
 def run(cfg: Config, ctx: Context) -> Output:
     """Ten noisy decaying curves."""
     rng = np.random.default_rng(cfg.seed)

@@ -90,9 +90,21 @@ def module_source_hash(module_name: str, names: Iterable[str] | None = None) -> 
     h = hashlib.sha256()
     for f in files:
         if "__pycache__" not in f.parts:
-            tree = code_tree(f.read_text(encoding="utf-8"), names)
+            tree = file_tree(f, names)
             h.update(f.relative_to(origin.parent).as_posix().encode() + b"\0" + tree.encode() + b"\0")
     return h.hexdigest()
+
+
+def file_tree(path: Path, names: Iterable[str] | None = None) -> str:
+    """code_tree of the file at `path`, parsed once for as long as the file stays as it is
+    (a plan asks for the same files once per experiment and network)."""
+    stat = path.stat()
+    return _file_tree(str(path), stat.st_mtime_ns, stat.st_size, None if names is None else tuple(names))
+
+
+@functools.lru_cache(maxsize=256)
+def _file_tree(path: str, _mtime: int, _size: int, names: tuple[str, ...] | None) -> str:
+    return code_tree(Path(path).read_text(encoding="utf-8"), names)
 
 
 def code_tree(source: str, names: Iterable[str] | None = None) -> str:
@@ -206,19 +218,25 @@ def source_hashes(modules: Iterable[str]) -> dict[str, str]:
         path = locate(mod)
         if path is None:
             raise MissingSource(f"module {mod} declared by an experiment does not exist")
-        out[mod] = sha256(code_tree(path.read_text(encoding="utf-8")))
+        out[mod] = sha256(file_tree(path))
     return out
 
 
 def library_versions(names: Iterable[str] = KEY_LIBRARIES, major_only: bool = True) -> dict[str, str]:
     out = {}
     for name in names:
-        try:
-            v = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            v = "absent"
+        v = _version(name)
         out[name] = v.split(".")[0] if major_only else v
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def _version(name: str) -> str:
+    """An installed distribution's version (read once a process: the metadata scan is slow)."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"
 
 
 def module_files(modules: Iterable[str]) -> list[Path]:

@@ -34,7 +34,7 @@ def two_experiments(tmp_path, monkeypatch):
 
     def make(name, dep):
         @register(name, TinyConfig, modules=(dep,),
-                  profiles={"quick": {}, "cpu": {"scale": 2.0}, "full": {"scale": 3.0}})
+                  profiles={"quick": {}, "cifar10-10ep": {"scale": 2.0}, "paper": {"scale": 3.0}})
         def run(cfg, ctx: Context) -> Output:
             calls.append(name)
             return Output(metrics={"value": cfg.scale})
@@ -65,7 +65,7 @@ def test_profile_config_is_part_of_the_key(tmp_path, two_experiments):
     store = ResultStore(tmp_path / "results")
     runner.run_one(store, "exp_a", "quick", tmp_path, progress=False)
     assert runner.status(store, ["exp_a"], "quick")[0].fresh
-    assert runner.status(store, ["exp_a"], "cpu")[0].reason == "missing"
+    assert runner.status(store, ["exp_a"], "cifar10-10ep")[0].reason == "missing"
 
 
 def test_provenance_is_stored(tmp_path, two_experiments):

@@ -52,14 +52,20 @@ def test_the_walk_follows_imports_inside_functions_and_keeps_the_narrowings():
     assert sources["figures.data"] == keys.module_source_hash("figures.data", keys.DATA_BATCHING)
 
 
-def test_decoding_the_data_reruns_no_experiment(monkeypatch):
+def test_decoding_the_data_reruns_no_experiment_and_batching_reruns_every_one(tmp_path, monkeypatch):
+    data = paths.REPO / "figures" / "data.py"
+    copy = tmp_path / "data.py"
+    copy.write_text(data.read_text(encoding="utf-8"), encoding="utf-8")
+    real = keys.locate
+    monkeypatch.setattr(keys, "locate", lambda module: copy if module == "figures.data" else real(module))
     exp = experiments.get("depth_sweep")
     before = runner.key_for(exp, "quick")
-    real = keys.code_tree
-    # as if load_cifar10 (decoding, not batching) had been rewritten
-    monkeypatch.setattr(keys, "code_tree", lambda src, names=None: real(src, names) + (
-        "*" if "def load_cifar10" in src and names is None else ""))
+    text = copy.read_text(encoding="utf-8")
+    copy.write_text(text.replace("def load_cifar10(", "def load_cifar10(*_, **__):\n    pass\n\n\ndef _old_load(", 1),
+                    encoding="utf-8")  # finding and decoding the data: not batching
     assert runner.key_for(exp, "quick") == before
+    copy.write_text(text.replace("MEAN = (0.4914,", "MEAN = (0.5,", 1), encoding="utf-8")
+    assert runner.key_for(exp, "quick") != before
 
 
 def test_every_committed_network_keeps_its_key():

@@ -46,8 +46,8 @@ class Config:
     seed: int = 0    # random seed
 
 
-@register("tiny_train", Config, modules=("figures.train",), profiles={"quick": {}, "cpu": {}, "full": {}},
-          estimate_s={"quick": 5, "cpu": 5, "full": 5})
+@register("tiny_train", Config, modules=("figures.train",), profiles={"quick": {}},
+          estimate_s={"quick": 5})
 def run(cfg, ctx):
     """Tiny resumable training run."""
     torch.manual_seed(cfg.seed)
@@ -78,7 +78,7 @@ class Config:
     scale: float = 2.0  # multiplier
 
 
-@register("serve_exp", Config, profiles={"quick": {}, "cpu": {}, "full": {}}, estimate_s={"quick": 1, "cpu": 1, "full": 1})
+@register("serve_exp", Config, profiles={"quick": {}}, estimate_s={"quick": 1})
 def run(cfg, ctx):
     """Three points."""
     ctx.facts.update(data="none", n_train=0, n_test=0)

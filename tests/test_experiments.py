@@ -55,12 +55,15 @@ def test_quick_experiments_use_exactly_the_campaign_networks(quick_results):
     assert {r.provenance["seeds"] == SEEDS["quick"] for r in quick_results.values()} == {True, False}
 
 
-def test_editing_a_model_file_makes_exactly_the_results_using_its_nets_stale(quick_results, monkeypatch):
-    import figures.store as store_mod
+def test_a_network_rekeyed_makes_exactly_the_results_that_analysed_it_stale(quick_results, monkeypatch):
+    """The Highway nets' keys change (as an edit to highway.py changes them; that edit also
+    reruns every experiment importing figures.models, by code: tests/test_keys.py), and
+    exactly the results made from them say so."""
+    import figures.keys as keys_mod
 
     assert all(s.fresh for s in runner.status(quick_results.store, NAMES, "quick"))
-    real = store_mod.module_source_hash
-    monkeypatch.setattr(store_mod, "module_source_hash",  # as if highway.py's code had changed
+    real = keys_mod.module_source_hash
+    monkeypatch.setattr(keys_mod, "module_source_hash",  # the networks' keys hash their model files so
                         lambda m, n=None: real(m, n) + ("*" if m == "figures.models.highway" else ""))
     stale = {s.name: s.reason for s in runner.status(quick_results.store, NAMES, "quick") if not s.fresh}
     assert stale == {"architectures": "networks changed: highway8, highway8@seed1",

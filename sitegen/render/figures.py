@@ -176,8 +176,11 @@ def figure_html(fig: RenderedFigure, number: int, width: str | None, anchor: str
                  f'<img src="figures/{fig.name}.{fig.ext}" alt="{html.escape(fig.alt)}"{dims} loading="lazy" '
                  f'decoding="async" data-light="figures/{fig.name}.{fig.ext}" data-dark="figures/{fig.name}-dark.{fig.ext}">'
                  f'</picture>')
-    else:  # an author's chart alone: its alt text stands in until the script renders it
-        media = f'<p class="chart-fallback">{html.escape(fig.alt)}</p>'
+    else:  # an author's chart alone: its alt text stands in until the script renders it, from the spec
+        # in the page (a file:// page cannot fetch its .vl.json)
+        spec = json.dumps(fig.spec, sort_keys=True, allow_nan=False).replace("</", "<\\/")
+        media = (f'<p class="chart-fallback">{html.escape(fig.alt)}</p>'
+                 f'<script type="application/json" class="vega-spec">{spec}</script>')
     # fig.size is a checked length (sitegen.render.images): a number and a unit, nothing else
     style = f' style="max-width: {fig.size}"' if fig.size else ""
     return (

@@ -31,7 +31,10 @@
     return loading;
   }
 
+  var print = window.matchMedia("print");
+
   function currentTheme() {
+    if (print.matches) return "light";  // paper is light, whatever the screen's theme
     return root.dataset.theme || (window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
   }
 
@@ -87,7 +90,9 @@
   function render(el) {
     var figure = el.closest("figure");
     var img = figure && figure.querySelector(".static-figure img");
+    var inline = figure && figure.querySelector("script.vega-spec");  // an author's chart: its spec is in the page
     loadVega().then(function () {
+      if (inline) return JSON.parse(inline.textContent);
       return fetch(el.dataset.spec).then(function (r) {
         if (!r.ok) throw new Error(el.dataset.spec + ": HTTP " + r.status);
         return r.json();
@@ -138,10 +143,15 @@
     }
   });
 
-  document.addEventListener("themechange", function () {
+  function retheme() {
     var theme = currentTheme();
     charts.forEach(function (chart) { if (chart.theme !== theme) embed(chart); });
-  });
+  }
+  document.addEventListener("themechange", retheme);
+  // an author's chart prints itself (it has no static image): in the light theme
+  if (print.addEventListener) print.addEventListener("change", retheme);
+  window.addEventListener("beforeprint", retheme);
+  window.addEventListener("afterprint", retheme);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

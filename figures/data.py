@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm import tqdm
 
-from figures.paths import REPO
+from figures.paths import REPO, replacing
 
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -101,11 +101,9 @@ def load_cifar10(source: str | Path | None = None, cache_dir: str | Path | None 
     except Exception as e:  # tar, gzip, pickle and PIL all raise their own types
         detail = f"{type(e).__name__}: {e}".replace("\n", " ")
         raise DataError(f"could not read CIFAR-10 from {path} ({detail}); {HOW_TO_GET}") from e
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(f".tmp{os.getpid()}")
     fields = {f.name: getattr(data, f.name) for f in dataclasses.fields(data)}  # asdict would copy
-    torch.save({**fields, "version": CACHE_VERSION}, tmp)
-    os.replace(tmp, cached)  # atomic: a killed decode never leaves half a file
+    with replacing(cached) as tmp:  # a killed decode never leaves half a file
+        torch.save({**fields, "version": CACHE_VERSION}, tmp)
     return data
 
 
@@ -133,10 +131,8 @@ def _find_source(cache: Path, download: bool, progress: bool) -> Path:
 
 
 def _download(url: str, target: Path, md5: str, progress: bool) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".part{os.getpid()}")
     digest = hashlib.md5()
-    with urllib.request.urlopen(url, timeout=30) as r, open(tmp, "wb") as f:
+    with replacing(target) as tmp, urllib.request.urlopen(url, timeout=30) as r, open(tmp, "wb") as f:
         total = int(r.headers.get("Content-Length") or 0) or None
         with tqdm(total=total, unit="B", unit_scale=True, desc="CIFAR-10",
                   disable=None if progress else True) as bar:
@@ -144,10 +140,8 @@ def _download(url: str, target: Path, md5: str, progress: bool) -> None:
                 f.write(chunk)
                 digest.update(chunk)
                 bar.update(len(chunk))
-    if digest.hexdigest() != md5:
-        tmp.unlink()
-        raise DataError(f"{url} downloaded with md5 {digest.hexdigest()}, expected {md5}")
-    os.replace(tmp, target)
+        if digest.hexdigest() != md5:  # the partial file goes, nothing lands at `target`
+            raise DataError(f"{url} downloaded with md5 {digest.hexdigest()}, expected {md5}")
 
 
 def _identity(path: Path) -> str:

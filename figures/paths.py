@@ -6,7 +6,8 @@
     models(root)      <root>/.cache/models: networks trained on synthetic data (tests, quick)
     runs(root)        <root>/.cache/runs: a run's checkpoints, until its result is stored
     jobs(root)        <root>/.cache/jobs: the executors' submission files and logs
-    atomic_write      the one way a file is written that a kill must not tear
+    atomic_write      the one way a file is written that a kill must not tear (replacing:
+                      the same for a file written as a stream)
 
 A project is a root folder laid out like this checkout (tests build small ones
 in temporary folders); the committed weights are this checkout's, whatever the
@@ -21,6 +22,7 @@ edited files afresh. A job (figures.jobs) sets it up wherever it runs.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -52,14 +54,22 @@ def jobs(root: str | Path = REPO) -> Path:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: never half a file (the one
-    way the lab and the site generator write a file that a kill must not tear)."""
+    """Write `data` to `path` so that a kill never leaves half a file."""
+    with replacing(path) as tmp:
+        tmp.write_bytes(data)
+
+
+@contextlib.contextmanager
+def replacing(path: Path):
+    """A temporary file beside `path` for the block to write (a stream, torch.save), renamed
+    onto `path` when the block ends and removed if it fails: the one way the lab and the
+    site generator write a file that a kill must not tear."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

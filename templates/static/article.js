@@ -187,16 +187,34 @@
     });
   }
 
-  // ---- the talk's chapter list seeks the video, and marks the chapter playing
+  // ---- the talk: its poster plays it; its chapter list and the chips beside the
+  // headings ("▶ 0:48", data-talk-start) seek it, and the chapter playing is marked
   function setupTalk() {
-    var video = document.querySelector(".talk video"), links = document.querySelectorAll(".talk-chapters a[data-start]");
-    if (!video || !links.length) return;
+    var video = document.querySelector(".talk video"), poster = document.querySelector(".talk-poster");
+    if (!video) return;
+    var links = document.querySelectorAll(".talk-chapters a[data-start]");
+    function playAt(t) {
+      if (poster) poster.hidden = true;
+      if (t !== null) {
+        if (video.readyState > 0) video.currentTime = t;
+        else {  // nothing loaded yet (preload="none"): seek as soon as the length is known
+          video.addEventListener("loadedmetadata", function () { video.currentTime = t; }, { once: true });
+          video.load();
+        }
+      }
+      var playing = video.play();
+      if (playing && playing.catch) playing.catch(function () { /* autoplay refused: the reader presses play */ });
+    }
+    if (poster) poster.addEventListener("click", function () { playAt(null); video.focus(); });
+    video.addEventListener("play", function () { if (poster) poster.hidden = true; });
     links.forEach(function (a) {
+      a.addEventListener("click", function (e) { e.preventDefault(); playAt(parseFloat(a.dataset.start)); });
+    });
+    document.querySelectorAll("a.talk-chip[data-talk-start]").forEach(function (a) {
       a.addEventListener("click", function (e) {
         e.preventDefault();
-        video.currentTime = parseFloat(a.dataset.start);
-        var playing = video.play();
-        if (playing && playing.catch) playing.catch(function () { /* autoplay refused: the reader presses play */ });
+        video.scrollIntoView({ block: "center", behavior: "smooth" });
+        playAt(parseFloat(a.dataset.talkStart));
       });
     });
     video.addEventListener("timeupdate", function () {

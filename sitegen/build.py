@@ -120,6 +120,7 @@ def render(project: Project, store, chapters, deck, report: BuildReport, log) ->
                               project.content / "site.yml")
     with timed("media"):  # the slides deck and video, the companion notebooks
         media = video.media(project, deck, figures, log).update(notebooks.media(project, log))
+        media.context["slide_links"] = [{"attrs": s.attrs, "figures": list(s.figures), "line": s.line} for s in deck.slides] if deck else []
     with timed("page"):
         return page.render_site(project, store, chapters, refs, {n: figures[n] for n in article_figures}, media)
 

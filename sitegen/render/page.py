@@ -13,7 +13,7 @@ from figures.store import ResultStore, git_commit
 from .. import pandoc
 from ..model import Chapter, Media, Reference, RenderedFigure, chapter_numbers
 from ..project import Project
-from . import images, live, numbers, page_meta, page_notes, porting
+from . import images, live, numbers, opening, page_meta, page_notes, porting, talk
 from .assemble import assemble
 from .templates import render_page
 
@@ -105,6 +105,7 @@ def render_site(project: Project, store: ResultStore, chapters: list[Chapter], r
     bodies, numbering = assemble(chapters, figures, refs)
     bodies, footnotes = page_notes.collect_footnotes(bodies)
     bodies = [page_notes.mark_asides(b) for b in bodies]
+    bodies, takeaways = opening.lift_takeaways(bodies)  # shown before chapter 1
     files = assets(project, figures)
     files.update(live.files(figures, store, cfg.profile))  # the live lesion figure's networks
     meta = meta_context(project, refs)
@@ -116,7 +117,7 @@ def render_site(project: Project, store: ResultStore, chapters: list[Chapter], r
     figure_list = [{"number": num, "name": name, "anchor": numbering.labels[f"fig:{name}"][0],
                     "interactive": figures[name].spec is not None,
                     "provenance": figures[name].provenance} for num, name in numbering.figures]
-    sources = numbers.sources(bodies, store, cfg.profile, figure_list)
+    sources = numbers.sources([takeaways, *bodies], store, cfg.profile, figure_list)
     context = {
         "site": cfg,
         "authors": cfg.author_list,
@@ -137,11 +138,15 @@ def render_site(project: Project, store: ResultStore, chapters: list[Chapter], r
         },
         "video": None, "notebooks": [],  # filled by the media steps (sitegen.render.video, .notebooks)
     }
+    context["takeaways_html"] = takeaways
     context.update(media.context)
     files.update(media.files)
     track = media.files.get("media/chapters.vtt")
     if context.get("video") and track is not None:
         text = track.read_text(encoding="utf-8") if isinstance(track, Path) else track.decode("utf-8")
         context["video"] = {**context["video"], "chapter_list": vtt_chapters(text)}
+    if context.get("video"):
+        context["video"] = {**context["video"], "poster_svg": opening.svg(store, cfg.profile, context["video"]["title"])}
+    files.update(talk.tie(project, context, media.files))  # chips beside the headings, the transcript page
     files["index.html"] = render_page(project, context).encode("utf-8")
     return files

@@ -16,7 +16,7 @@ from ..errors import BuildError
 from ..model import Chapter
 
 CALLOUTS = ("note", "tip", "warning", "important", "caution")
-KNOWN_CLASSES = ("aside", "explorable", *(f"callout-{k}" for k in CALLOUTS))
+KNOWN_CLASSES = ("aside", "explorable", "takeaways", *(f"callout-{k}" for k in CALLOUTS))  # takeaways: sitegen.render.opening
 CALLOUT_ATTRIBUTES = ("title",)
 LAYOUT = ("layout", "layout-ncol", "layout-nrow")  # Quarto's sub-figure grids
 

@@ -49,7 +49,9 @@ $$ e = 1 - a $$ {#eq-error}
 
 : Errors from the paper. {#tbl-errors}
 
-By @eq-error, and see @sec:about.
+By @eq-error, and see @sec:about and @sec-results.
+
+## Results {#sec-results}
 """
 
 ABOUT = "---\ntitle: About\nnumbered: false\n---\n\nThis article was ported from Quarto.\n"
@@ -86,6 +88,7 @@ def test_a_quarto_article_ports_with_nothing_lost(built_copy, capsys):
     assert '<h2><span class="chapter-number">1</span> First chapter</h2>' in page
     assert '<h2><span class="chapter-number">3</span> Depth, ported</h2>' in page
     assert '<a class="xref" href="#about">About</a>' in page
+    assert re.search(r'<a class="xref" href="#ported-results">Section 3</a>', page)
     # callouts: styled, labelled for screen readers, titled by a heading, title= or their kind
     assert re.search(r'<div class="callout callout-note" (role="note" aria-label="Note: Read this first"|'
                      r'aria-label="Note: Read this first"\s+role="note")>', page)
@@ -128,7 +131,8 @@ def fails_at(root, capsys, text: str, offset: int, *expected: str, name: str = "
 
 BAD = [
     ("::: {.callout-foo}\nText.\n:::\n", 0, "fenced div class .callout-foo is not supported", "known: .aside"),
-    ("Intro.\n\n::: {.column-margin}\nText.\n:::\n", 2, "fenced div class .column-margin"),
+    ("Intro.\n\n::: {.column-margin}\nText.\n:::\n", 2, "fenced div class .column-margin", "::: aside"),
+    ("{{< include _intro.qmd >}}\n", 0, "unexpected '<'"),
     ("::: {#fig-panels layout-ncol=2}\n![A](images/box.svg){#fig-a}\n:::\n", 0, "sub-figures (layout-ncol)"),
     ("::: {#fig-panels}\n![A](images/box.svg)\n:::\n", 0, "a figure div {#fig-panels} is not supported"),
     ('::: {.callout-note collapse="true"}\nText.\n:::\n', 0, "callout attribute collapse is not supported"),

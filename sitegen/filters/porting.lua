@@ -1,6 +1,7 @@
 -- Runs before article.lua: what an article written for Quarto brings with it.
 --   ::: {.callout-note title="..."}   -> <div class="callout callout-note" role="note" aria-label="...">
---   {#fig-x}, {#tbl-x}, {#eq-x}, @fig-x -> the article's own fig:x, tbl:x, eq:x (numbered the same way)
+--   {#fig-x}, {#tbl-x}, {#eq-x}, @fig-x -> the article's own fig:x, tbl:x, eq:x (numbered the same way);
+--   a heading's {#sec-x} -> its id x, which @sec-x and @sec:x name
 -- and what would otherwise vanish without a word becomes a mark that
 -- sitegen.render.porting turns into a file:line error:
 --   an image labelled {#fig:x} inside a sentence (it would be an inline <img>, unnumbered),
@@ -93,6 +94,8 @@ function Plain(el)
 end
 
 function Header(el)
+  -- Quarto's {#sec-intro} is the heading's id "intro", so that @sec-intro (sec:intro) finds it
+  el.identifier = el.identifier:gsub("^sec%-(.)", "%1")
   el.content = misplaced(el.content, false)
   return el
 end

@@ -104,7 +104,7 @@ def number_sections(chapters: list[Chapter], n: Numbering) -> None:
             mine = owners.setdefault(label, [])
             if not (mine and mine[0][2] is ch):  # a heading may repeat its own chapter's slug
                 mine.append((anchor, name_of, ch))
-            explicit = re.search(r"\{#" + re.escape(name) + r"[\s}]", ch.code.search)
+            explicit = re.search(r"\{#(?:sec-)?" + re.escape(name) + r"[\s}]", ch.code.search)  # or Quarto's
             if not explicit and not re.search(r"-\d+$", name):
                 label_text[label] = text
             texts.setdefault(text, []).append(ch)

@@ -19,6 +19,10 @@ CALLOUTS = ("note", "tip", "warning", "important", "caution")
 KNOWN_CLASSES = ("aside", "explorable", "takeaways", *(f"callout-{k}" for k in CALLOUTS))  # takeaways: sitegen.render.opening
 CALLOUT_ATTRIBUTES = ("title",)
 LAYOUT = ("layout", "layout-ncol", "layout-nrow")  # Quarto's sub-figure grids
+HINTS = {"column-margin": "; `::: aside` puts a note in the margin",
+         "column-page": "; a figure is widened by .page or .screen on its image",
+         "column-screen": "; a figure is widened by .page or .screen on its image",
+         "panel-tabset": "; write the panels one after the other, each with its heading"}
 
 FENCE = re.compile(r"^[ \t]*:{3,}[ \t]*(\{[^}\n]*\}|[^\s{}:][^\s{}]*?)[ \t]*:*[ \t]*$", re.M)
 TOKEN = re.compile(r"""([.#])([^\s.#=}"']+)|([\w:-]+)=("[^"]*"|'[^']*'|[^\s}]+)""")
@@ -58,7 +62,8 @@ def check_fences(ch: Chapter) -> None:
         for c in classes:
             if c not in KNOWN_CLASSES:
                 raise BuildError(f"fenced div class .{c} is not supported (it would render as an unstyled box); "
-                                 f"known: {', '.join('.' + k for k in KNOWN_CLASSES)}", ch.path, line)
+                                 f"known: {', '.join('.' + k for k in KNOWN_CLASSES)}{HINTS.get(c, '')}",
+                                 ch.path, line)
         if any(c.startswith("callout-") for c in classes):
             for name in attrs:
                 if name not in CALLOUT_ATTRIBUTES:

@@ -124,6 +124,8 @@ def test_explorable_recomputes_when_its_controls_move(reader, width, scheme):
     state = lambda: (live.get_attribute("d"), box.locator(".explorable-readout").inner_text())  # noqa: E731
     before = state()
     assert "20-layer plain chain with batch norm" in before[1] and "measured plain-20" in before[1]
+    assert "Per layer that is ×" in before[1]  # the toy's ratio reconciled with the measured one
+    assert "gradient| ÷ last layer" in box.locator("svg").inner_html()  # the y-axis has its title
     depth = box.locator("input[name=depth]")
     depth.focus()
     for _ in range(5):
@@ -134,8 +136,11 @@ def test_explorable_recomputes_when_its_controls_move(reader, width, scheme):
     box.get_by_role("radio", name="residual").check()
     assert "residual chain" in state()[1] and float(box.get_attribute("data-first")) < grows  # the shortcut tames it
     box.get_by_role("checkbox", name="batch norm").uncheck()
+    assert "measured residual" not in state()[1] and "set those to compare" in state()[1]
+    assert box.locator("svg path.measured").count() == 0  # no comparison with a network measured otherwise
+    box.get_by_role("checkbox", name="batch norm").check()
     box.locator("input[name=scale]").fill("1.5")
-    assert "1.50× He" in state()[1]
+    assert "1.50× He" in state()[1] and "set those to compare" in state()[1]
     box.get_by_role("button", name="new random weights").click()
     assert state()[0] != after[0]
     stroke = live.get_attribute("stroke")

@@ -7,7 +7,7 @@
 // an inline SVG: nothing is fetched but the figure's own data file.
 (function () {
   "use strict";
-  var WIDTH = 32, BATCH = 16, PAD = { l: 48, r: 12, t: 14, b: 40 };
+  var WIDTH = 32, BATCH = 16, PAD = { l: 62, r: 12, t: 14, b: 40 };
   var root = document.documentElement;
 
   function rng(seed) {  // mulberry32: the same weights for the same seed
@@ -115,6 +115,9 @@
     }
     out.push('<text x="' + ((W + PAD.l) / 2) + '" y="' + (H - 8) + '" text-anchor="middle" fill="' + c.fg +
       '">layer, input → output' + (W < 480 ? "" : " (each curve over its own depth)") + "</text>");
+    var mid = (PAD.t + H - PAD.b) / 2;  // the y-axis says what it counts: a log scale, relative to the last layer
+    out.push('<text x="14" y="' + mid + '" transform="rotate(-90 14 ' + mid + ')" text-anchor="middle" dominant-baseline="central" fill="' +
+      c.fg + '">|gradient| ÷ last layer' + (W < 480 ? "" : " (log)") + "</text>");
     function path(vals, colour, dash, cls) {
       var d = vals.map(function (v, i) { return (i ? "L" : "M") + X(i, vals.length).toFixed(1) + " " + Y(v).toFixed(1); }).join(" ");
       return '<path class="' + cls + '" d="' + d + '" fill="none" stroke="' + colour + '" stroke-width="2"' + (dash ? ' stroke-dasharray="5 4"' : "") + "/>";
@@ -156,12 +159,20 @@
       var live = simulate(net, opts), kind = opts.residual ? "residual" : "plain";
       var depths = Object.keys(measured[kind] || {}).map(Number);
       var near = depths.sort(function (a, b) { return Math.abs(a - opts.depth) - Math.abs(b - opts.depth); })[0];
-      var m = near ? { depth: near, norms: measured[kind][near] } : null;
+      // our networks were measured with batch norm at He's scale: compare only under those settings
+      var comparable = opts.normalize && Math.abs(opts.scale - 1) < 1e-9;
+      var m = near && comparable ? { depth: near, norms: measured[kind][near] } : null;
       box.querySelector(".key.live").style.borderTopColor = chart(svg, live, m, opts);
-      box.querySelector(".measured-label").textContent = m ? "measured: our " + kind + "-" + near + " at initialization (Figure 2)" : "";
+      box.querySelector(".key.measured").hidden = !m;
+      box.querySelector(".measured-label").textContent = m ? "measured: our " + kind + "-" + near + " at initialization (Figure 2)" :
+        near ? "our measured networks have batch norm at 1.00× He: set those to compare" : "";
+      var perLayer = function (v) { return Math.pow(v[0], 1 / Math.max(1, v.length - 1)).toFixed(3); };
       var text = "A " + opts.depth + "-layer " + kind + " chain" + (opts.normalize ? " with batch norm" : "") +
         " at " + opts.scale.toFixed(2) + "× He scale: the first layer's gradient is " + fmt(live[0]) +
-        " times the last layer's" + (m ? "; in our measured " + kind + "-" + near + ", " + fmt(m.norms[0]) : "") + ".";
+        " times the last layer's" + (m ? "; in our measured " + kind + "-" + near + ", " + fmt(m.norms[0]) +
+        ". Per layer that is ×" + perLayer(live) + " here against ×" + perLayer(m.norms) + " measured: this chain has " +
+        WIDTH + " fully connected units on random inputs, the network convolutions on real images, so their growth per layer " +
+        "compares, not the totals" : near ? " (our measured networks have batch norm at 1.00× He scale; set those to compare)" : "") + ".";
       svg.setAttribute("aria-label", text);
       box.querySelector(".explorable-readout").textContent = text;
       box.dataset.first = live[0];
@@ -190,14 +201,17 @@
     }).catch(function () { box.dataset.ready = "true"; });
   }
 
-  document.querySelectorAll(".explorable[data-explorable='gradient-product']").forEach(setup);
-  // the live lesion figure (lesion_live.js): nothing of it, nor of its networks, loads before the reader gets near
-  document.querySelectorAll(".explorable[data-explorable='lesion-live']").forEach(function (box) {
-    function go() { var s = document.createElement("script"); s.src = "static/lesion_live.js"; document.head.appendChild(s); }
-    if (!("IntersectionObserver" in window)) { go(); return; }
+  // nothing of an explorable, nor of its data, loads before the reader gets near it
+  function whenNear(box, go) {
+    if (!("IntersectionObserver" in window)) { go(box); return; }
     var seen = new IntersectionObserver(function (es) {
-      if (es.some(function (e) { return e.isIntersecting; })) { seen.disconnect(); go(); }
+      if (es.some(function (e) { return e.isIntersecting; })) { seen.disconnect(); go(box); }
     }, { rootMargin: "300px" });
     seen.observe(box);
+  }
+  document.querySelectorAll(".explorable[data-explorable='gradient-product']").forEach(function (box) { whenNear(box, setup); });
+  // the live lesion figure (lesion_live.js) and its networks
+  document.querySelectorAll(".explorable[data-explorable='lesion-live']").forEach(function (box) {
+    whenNear(box, function () { var s = document.createElement("script"); s.src = "static/lesion_live.js"; document.head.appendChild(s); });
   });
 })();

@@ -86,7 +86,7 @@ def cmd_figures(args) -> int:
         if profile != "quick":  # quick networks live in the local cache, trained in seconds
             from figures import campaign
 
-            _print_networks(campaign.plan(profile), profile)
+            _print_networks(campaign.network_states(profile), profile)
         return 0
     todo = [s for s in states if not s.fresh or s.name in force]
     if not todo:
@@ -150,7 +150,7 @@ def cmd_train(args) -> int:
     project = _project(args)
     profile = project.config.profile
     if args.list:
-        _print_networks(campaign.plan(profile, root=project.root), profile)
+        _print_networks(campaign.network_states(profile, root=project.root), profile)
         return 0
     if args.report:
         print(campaign.report(profile, root=project.root))
@@ -159,7 +159,7 @@ def cmd_train(args) -> int:
         gone = campaign.prune()
         _say(args, f"deleted {len(gone)} stale network(s): {', '.join(gone) or 'none'}")
         return 0
-    known = sorted(s.name for s in campaign.plan(profile, root=project.root)) if args.only else []
+    known = sorted(s.name for s in campaign.network_states(profile, root=project.root)) if args.only else []
     for name in args.only or ():
         if name not in known:
             from sitegen.errors import BuildError
@@ -206,9 +206,9 @@ def cmd_check(args) -> int:
 def _common() -> argparse.ArgumentParser:
     """-q/-v and --profile are accepted before or after the command."""
     common = argparse.ArgumentParser(add_help=False)
-    from figures.experiments import PROFILES
+    from figures.experiments import PROFILE_NAMES
 
-    common.add_argument("--profile", choices=PROFILES, default=argparse.SUPPRESS,
+    common.add_argument("--profile", choices=PROFILE_NAMES, default=argparse.SUPPRESS,
                         help="experiment profile (default: `profile:` in content/site.yml)")
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="print only errors")

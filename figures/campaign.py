@@ -43,7 +43,7 @@ def recipes(profile: str) -> dict[int, dict]:
     return {seed: {**RECIPES[profile], "seed": seed} for seed in SEEDS.get(profile, [0])}
 
 
-def plan(profile: str, store: WeightStore | None = None, root: Path = REPO) -> list[NetworkState]:
+def network_states(profile: str, store: WeightStore | None = None, root: Path = REPO) -> list[NetworkState]:
     """Every network of `profile` and seed, in campaign order (network by network, each
     one's seeds together), with what it cost or will cost."""
     store = store or profile_store(profile, root)
@@ -128,7 +128,7 @@ def report(profile: str, store: WeightStore | None = None, root: Path = REPO) ->
     lines = ["| network | seed | train err | test err | wall | img/s | precision | CPU | paper test |",
              "|---|---|---|---|---|---|---|---|---|"]
     by_name: dict[str, list[NetworkState]] = {}
-    for s in plan(profile, store, root):
+    for s in network_states(profile, store, root):
         by_name.setdefault(s.name, []).append(s)
     for name, states in by_name.items():
         paper = f"{100 * PAPER_TEST_ERROR[name]:.2f} %" if name in PAPER_TEST_ERROR else "–"
@@ -171,7 +171,7 @@ def missing_jobs(profile: str, names: list[str] | None = None, root: Path = REPO
     """A job for each network of `profile` not trained yet (of `names`, if given)."""
     from figures.jobs import network_job
 
-    todo = [s for s in plan(profile, root=root) if s.state != "trained" and (not names or s.name in names)]
+    todo = [s for s in network_states(profile, root=root) if s.state != "trained" and (not names or s.name in names)]
     for s in todo if log else ():
         log(f"to train: {s.name} seed {s.seed} ({profile}, {s.state}; {s.detail})")
     return [network_job(s.name, recipes(profile)[s.seed], root, progress) for s in todo]

@@ -77,7 +77,7 @@ def consent(project: Project, stale: list, train: bool | None) -> None:
 
     # the seeds the experiments analyse: the campaign may still be training others
     analysed = set(ANALYSED_SEEDS.get(profile, SEEDS.get(profile, [0])))
-    todo = [s for s in campaign.plan(profile, root=project.root)
+    todo = [s for s in campaign.network_states(profile, root=project.root)
             if s.state != "trained" and s.seed in analysed]
     if not todo:
         return

@@ -156,10 +156,10 @@ def load_project(root: str | Path = REPO, profile: str | None = None) -> Project
                          cfg_path, doc.line_of(("compute",)))
     if profile:
         config = dataclasses.replace(config, profile=profile)
-    from figures.experiments import PROFILES
+    from figures.experiments import PROFILE_NAMES
 
-    if config.profile not in PROFILES:
-        raise BuildError(f"profile must be one of {', '.join(PROFILES)}, not {config.profile!r}", cfg_path)
+    if config.profile not in PROFILE_NAMES:
+        raise BuildError(f"profile must be one of {', '.join(PROFILE_NAMES)}, not {config.profile!r}", cfg_path)
     use_data_setting(config.data, root)
     return Project(root=root, config=config)
 

@@ -104,8 +104,8 @@ def test_registry_lists_all_eight_with_every_profile_valid():
         assert exp.config_cls.__dataclass_params__.frozen, name
         # the networks' code enters through their keys (provenance "networks"), not modules=
         assert "figures.experiments.trained" in exp.modules, name
-        assert sorted(exp.profiles) == sorted(experiments.PROFILES), name
-        for profile in experiments.PROFILES:
+        assert sorted(exp.profiles) == sorted(experiments.PROFILE_NAMES), name
+        for profile in experiments.PROFILE_NAMES:
             cfg = exp.config(profile)
             assert dataclasses.is_dataclass(cfg) and json.dumps(to_dict(cfg))
             assert exp.estimate_s[profile] > 0
@@ -117,7 +117,7 @@ def test_registry_lists_all_eight_with_every_profile_valid():
 def test_experiments_share_one_recipe_per_profile():
     """Every experiment of a profile trains with the same recipe, so nets are trained once."""
     registry = experiments.load_all()
-    for profile in experiments.PROFILES:
+    for profile in experiments.PROFILE_NAMES:
         recipes = {json.dumps(to_dict(registry[n].config(profile).recipe), sort_keys=True) for n in NAMES}
         assert len(recipes) == 1, profile
 

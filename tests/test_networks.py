@@ -155,7 +155,7 @@ def test_campaign_plan_tells_trained_missing_and_partial(tmp_path, monkeypatch):
     (tmp_path / "partial").mkdir(exist_ok=True)  # the manifest lock lives there too
     (tmp_path / "partial" / weights.file_name("plain20", weights.model_key("plain20", recipe))
      .replace(".pt", ".ckpt")).write_bytes(b"x")
-    plan = campaign.plan("cifar10-10ep", store)
+    plan = campaign.network_states("cifar10-10ep", store)
     states = {s.name: s for s in plan if s.seed == 0}  # the seed-0 networks saved above
     assert {s.state for s in plan if s.name == "resnet20" and s.seed} == {"missing"}  # other seeds: own keys
     assert states["resnet20"].state == "trained" and "fp32 on Test CPU" in states["resnet20"].detail
@@ -166,7 +166,7 @@ def test_campaign_plan_tells_trained_missing_and_partial(tmp_path, monkeypatch):
     assert states["resnet56"].seconds == pytest.approx(10 * 50_000 / (900 * 20 / 56) * 1.08)
     # a network trained under another key (its code changed) is stale
     monkeypatch.setattr(campaign, "model_key", lambda n, r: "z" * 64)
-    assert campaign.plan("cifar10-10ep", store)[0].state == "stale"
+    assert campaign.network_states("cifar10-10ep", store)[0].state == "stale"
 
 
 def test_bf16_cpu_path_follows_fp32(monkeypatch):

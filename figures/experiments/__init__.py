@@ -19,7 +19,9 @@ from typing import Any, Callable
 from figures.config import from_dict, to_dict
 from figures.experiments.profiles import RECIPES
 
-PROFILES = tuple(RECIPES)  # quick, cifar10-10ep, paper, cifar10-Nep: see figures.experiments.profiles
+# the profiles' names (quick, cifar10-10ep, paper, cifar10-Nep); their table is
+# figures.experiments.profiles.PROFILES, a dict of each experiment's overrides
+PROFILE_NAMES = tuple(RECIPES)
 
 
 @dataclass

@@ -58,9 +58,12 @@ def draw(models, theme: dict) -> str:
         for j in range(shown):
             svg.box(bx, y, 40, h, "block", size=10, fill_opacity=0.1)
             down = j == 0 and st["in"] != st["out"]
-            # every block's shortcut skips over it; dashed where it must change the shape
+            # every block's shortcut skips over it; where it must change the shape, drawn in the
+            # style of its option (the legend below uses the same: dashed, or a conv on the line)
             svg.line([(bx - 6, y + h / 2), (bx - 6, y - 10), (bx + 46, y - 10), (bx + 46, y + h / 2)], color=res,
-                     width=1.6, dash="4 3" if down else None, arrow=False)
+                     width=1.6, dash="4 3" if down and not _projects(st["shortcut"]) else None, arrow=False)
+            if down and _projects(st["shortcut"]):
+                svg.box(bx + 15, y - 15, 10, 10, "", stroke=res, fill_opacity=0.8, rx=1)
             if down:
                 svg.text(bx + 20, y - 20, st["shortcut"].label, size=10, color=res, weight=650)
             if j < shown - 1:
@@ -83,10 +86,18 @@ def draw(models, theme: dict) -> str:
              size=12, anchor="start")
     for k, other in enumerate(nets):
         sc = other["stages"][1]["shortcut"]
-        svg.line([(18, ly + 24 + k * 22), (48, ly + 24 + k * 22)], color=res, width=1.6, dash="4 3", arrow=False)
+        proj, sy = _projects(sc), ly + 24 + k * 22
+        svg.line([(18, sy), (48, sy)], color=res, width=1.6, dash=None if proj else "4 3", arrow=False)
+        if proj:  # a 1×1 convolution sits on this shortcut: a filled square on the line
+            svg.box(28, sy - 5, 10, 10, "", stroke=res, fill_opacity=0.8, rx=1)
         svg.text(58, ly + 24 + k * 22, f"{sc.label} ({other['model']}): {sc.detail}; "
                                        f"{other['params']:,} parameters in all", size=12, anchor="start")
     return svg.render()
+
+
+def _projects(shortcut) -> bool:
+    """A shortcut with weights (option B's 1×1 convolution), not zero-padding (option A)."""
+    return "B" in shortcut.label.split()[-1]
 
 
 def alt(models) -> str:

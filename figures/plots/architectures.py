@@ -50,6 +50,20 @@ def _extent(result, name: str, metric: str, scale: float = 1.0) -> tuple[float, 
     return (scale * (s["mean"] - s["min"]), scale * (s["max"] - s["mean"]))
 
 
+def _place_labels(rows: list[dict]) -> None:
+    """Each row's label (name and parameters) and whether it goes above or below its dot: below
+    where a dot already labelled above lies within 6 % of the x range and 0.4 points of error."""
+    xs = [r["seconds_per_epoch"] for r in rows]
+    span = (max(xs) - min(xs)) or 1.0
+    placed: list[dict] = []
+    for r in sorted(rows, key=lambda r: r["test_error"], reverse=True):
+        r["label"] = f"{r['net']} ({r['params'] / 1e3:.0f}k)"
+        near = any(abs(q["seconds_per_epoch"] - r["seconds_per_epoch"]) < 0.06 * span and
+                   abs(q["test_error"] - r["test_error"]) < 0.004 and q["label_pos"] == "above" for q in placed)
+        r["label_pos"] = "below" if near else "above"
+        placed.append(r)
+
+
 def caption(result) -> str:
     s, t = result.metrics["summary"], result.metrics["timing"]
     names = ", ".join(net_label(n) for n in result.data["models"])
@@ -81,10 +95,12 @@ def chart(result):
              "train_error": m[n]["train_error"], "params": m[n]["params"],
              "seconds_per_epoch": m[n]["seconds_per_epoch"]}
             for n in result.data["models"] if m[n]["test_error"] is not None]
+    _place_labels(rows)
     x = {"field": "seconds_per_epoch", "type": "quantitative", "title": "seconds per epoch, timed side by side",
          "scale": {"zero": False, "nice": False, "padding": 48}, "axis": {"tickCount": 5, "format": "d"}}
+    # ticks a tenth of a point apart print as such (".0%" printed 20 %, 20 %, 19 %, 19 %)
     y = {"field": "test_error", "type": "quantitative", "title": "test error",
-         "axis": {"format": ".0%"}, "scale": {"zero": False, "padding": 24}}
+         "axis": {"format": ".1%", "tickCount": 5}, "scale": {"zero": False, "padding": 30}}
     colour = {"field": "family", "type": "nominal", "title": None, "legend": None,
               "scale": {"domain": list(dict.fromkeys(m[n]["family"] for n in result.data["models"]))}}
     tooltip = [{"field": "net", "title": "network"},
@@ -105,8 +121,12 @@ def chart(result):
              "encoding": {"x": x, "y": y, "color": colour, "tooltip": tooltip,
                           "size": {"condition": {"param": "hover", "empty": False, "value": 320},
                                    "value": 140}}},
-            {"mark": {"type": "text", "align": "center", "dy": -13, "fontSize": {"expr": "width < 460 ? 10 : 12"}},  # above: the edges stay clear
-             "encoding": {"x": x, "y": y, "text": {"field": "net"}, "color": colour, "tooltip": tooltip}},
+            # each dot's name and parameter count, above it; where two dots nearly coincide
+            # (ResNet-20 and its pre-activation twin) the second one's goes below
+            *({"transform": [{"filter": f"datum.label_pos === '{pos}'"}],
+               "mark": {"type": "text", "align": "center", "dy": dy, "fontSize": {"expr": "width < 460 ? 10 : 12"}},
+               "encoding": {"x": x, "y": y, "text": {"field": "label"}, "color": colour, "tooltip": tooltip}}
+              for pos, dy in (("above", -14), ("below", 18))),
         ],
         height=260,
     )

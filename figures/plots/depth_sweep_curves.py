@@ -9,6 +9,7 @@ from figures.plotstyle import (Theme, band, data_name, figure, legend, net_label
 EXPERIMENT = "depth_sweep"
 WIDTH = "page"
 FAMILIES = (("plain", "plain"), ("resnet", "residual"))
+DASHES = ([1, 3], [4, 3], [8, 3], [8, 3, 2, 3], [1, 0])  # shallow to deep: the deepest solid
 
 
 def _shade(theme: Theme, kind: str, i: int, n: int):
@@ -57,9 +58,10 @@ def caption(result) -> str:
     depths = ", ".join(str(d) for d in result.data["depths"])
     return (f"Training and test error of plain (red) and residual (blue) networks of {depths} layers, "
             f"trained {s['epochs']} epochs on {s['n_train']:,} {data_name(result)} images with the same "
-            f"recipe; darker lines are deeper networks. Training error is drawn above test error, plain "
-            f"networks left of residual ones; the interactive chart shows one error at a time, training "
-            f"first. Compare He et al. 2015, Fig. 6." + spread_note(result))
+            f"recipe. On screen, one error at a time (training first; switch to test below the chart), "
+            f"each depth in its own line style (the legend: layers), deeper networks darker. "
+            f"Printed, training error above test error, plain networks left of residual ones, deeper "
+            f"networks darker. Compare He et al. 2016, Fig. 6." + spread_note(result))
 
 
 def alt(result) -> str:
@@ -111,11 +113,16 @@ def chart(result):
             # lowest to highest seed (where there is one seed, lo = hi: no band)
             {"mark": {"type": "area", "opacity": 0.15},
              "encoding": {"y": {"field": "lo", "type": "quantitative"}, "y2": {"field": "hi"}}},
+            # each depth its own dash as well as its shade: the residual curves lie close together
             {"mark": {"type": "line", "point": {"size": 18}},
              "encoding": {
                  "y": {"field": "error", "type": "quantitative", "title": "error", "axis": {"format": ".0%"}},
-                 "opacity": {"field": "depth", "type": "ordinal", "scale": {"range": [0.35, 1]},
+                 "opacity": {"field": "depth", "type": "ordinal", "scale": {"range": [0.45, 1]},
                              "title": "layers"},
+                 "strokeDash": {"field": "depth", "type": "ordinal", "title": "layers",
+                                "scale": {"domain": depths, "range": DASHES[-len(depths):]},
+                                "legend": {"symbolType": "stroke", "symbolSize": 400, "symbolStrokeWidth": 2,
+                                           "symbolStrokeColor": "#8a8a8a", "symbolOpacity": 1}},
                  "tooltip": [{"field": "net", "title": "network"}, {"field": "epoch"},
                              {"field": "split", "title": "error on"},
                              {"field": "error", "title": "error (mean)", "format": ".1%"},

@@ -54,9 +54,10 @@ def draw(result, theme: Theme):
 
 def caption(result) -> str:
     s = result.metrics["summary"]
-    return (f"Error at the end of training against depth: training error, where the plain "
-            f"networks show the degradation problem, and test error, with the ResNet test errors "
-            f"He et al. 2015 report in Table 6 after 64,000 iterations on all 50,000 images (teal, "
+    return (f"Error at the end of training against depth: training error (on screen first; the "
+            f"chart switches to test error below it), where the plain networks show the degradation "
+            f"problem, and test error, with the ResNet test errors "
+            f"He et al. 2016 report in Table 6 after 64,000 iterations on all 50,000 images (teal, "
             f"“ResNet, He et al. Table 6” in the legend). "
             f"Ours: {s['epochs']} epochs on {s['n_train']:,} {data_name(result)} images."
             + spread_note(result, "error bars"))
@@ -89,7 +90,7 @@ def chart(result):
                      "split": "test", "error": v, "lo": v, "hi": v, "net": net_label(name)})
     return vega_spec(
         rows,
-        params=[{"name": "split", "value": "test",
+        params=[{"name": "split", "value": "training",  # the caption's argument starts from training error
                  "bind": {"input": "radio", "options": ["training", "test"], "name": "error on "}}],
         transform=[{"filter": "datum.split == split"}],
         encoding={

@@ -47,7 +47,7 @@ def caption(result) -> str:
             f"normalization, before the ReLU and before the addition) over {result.data['n_images']:,} "
             f"test images, for trained plain and residual networks of "
             f"{' and '.join(str(d) for d in result.data['depths'])} layers, in the order of the "
-            f"layers and sorted from largest to smallest (the interactive chart switches between them). Compare He et al. 2015, Fig. 7."
+            f"layers and sorted from largest to smallest (the interactive chart switches between them). Compare He et al. 2016, Fig. 7."
             + spread_note(result))
 
 
@@ -90,7 +90,10 @@ def chart(result):
             {"mark": {"type": "line", "point": {"size": 12}},
              "encoding": {
                  "y": {"field": "std", "type": "quantitative", "title": "std of the response"},
-                 "strokeDash": {"field": "depth", "type": "ordinal", "title": "layers"},
+                 # the legend draws each depth's dash, as the lines are drawn (not the points' dots)
+                 "strokeDash": {"field": "depth", "type": "ordinal", "title": "layers",
+                                "legend": {"symbolType": "stroke", "symbolSize": 400, "symbolStrokeWidth": 2,
+                                           "symbolStrokeColor": "#8a8a8a", "symbolOpacity": 1}},
                  "tooltip": [{"field": "net", "title": "network"}, {"field": "layer"}, {"field": "rank"},
                              {"field": "std", "title": "std (mean)", "format": ".3f"},
                              {"field": "lo", "title": "lowest seed", "format": ".3f"},

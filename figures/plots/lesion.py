@@ -87,7 +87,8 @@ def caption(result) -> str:
             f"{result.metrics['summary']['n_images']:,} test images. Dashed lines: the intact networks. "
             f"Right: the test error one deletion adds to {net_label(r)}, in percentage points, for the "
             f"same-shape blocks of each stage and for the blocks that downsample (in the interactive "
-            f"chart, the horizontal segments give each stage's mean for both networks). "
+            f"chart, the horizontal segments give each stage's mean for both networks; click a block "
+            f"to mark it and read both networks' errors at the foot of the chart). "
             f"Compare Veit et al. 2016, Fig. 3." + spread_note(result))
 
 
@@ -140,9 +141,10 @@ def chart(result):
          "axis": {"tickMinStep": 1, "format": "d"}}
     y = {"field": "error", "type": "quantitative", "title": "test error", "axis": {"format": ".0%"},
          "scale": {"domain": [0, 1]}}
-    # click near a block to select it; its errors are printed beside the points
-    pick = {"name": "pick", "value": [{"block": 1}],
-            "select": {"type": "point", "fields": ["block"], "on": "click", "nearest": True}}
+    # click near a block to select it: a line marks it and its errors are printed at the foot of
+    # the chart, clear of the curves (nothing is selected until the reader clicks)
+    pick = {"name": "pick", "select": {"type": "point", "fields": ["block"], "on": "click", "nearest": True}}
+    picked = {"filter": {"param": "pick", "empty": False}}
     blocks = {"filter": "datum.row == 'block'"}
     return vega_spec(
         rows, height=280,
@@ -168,11 +170,12 @@ def chart(result):
                                       {"field": "intact", "title": "intact net", "format": ".1%"}]}},
             {"mark": {"type": "rule", "strokeDash": [4, 3]}, "transform": [blocks],
              "encoding": {"y": {"field": "intact", "aggregate": "mean"}, "color": colour}},
-            {"mark": {"type": "rule", "opacity": 0.5}, "transform": [blocks, {"filter": {"param": "pick"}}],
+            {"mark": {"type": "rule", "opacity": 0.5}, "transform": [blocks, picked],
              "encoding": {"x": x}},
             {"mark": {"type": "text", "align": "left", "dx": 6, "fontSize": 12},
-             "transform": [blocks, {"filter": {"param": "pick"}}],
-             "encoding": {"x": x, "y": {"field": "error", "type": "quantitative"}, "color": colour,
-                          "text": {"field": "error", "format": ".1%"}}},
+             "transform": [blocks, picked,
+                           {"calculate": "datum.network + ' ' + format(datum.error, '.1%')", "as": "reading"},
+                           {"calculate": "datum.network == 'plain' ? 0.09 : 0.03", "as": "foot"}],
+             "encoding": {"x": x, "y": {**y, "field": "foot"}, "color": colour, "text": {"field": "reading"}}},
         ],
     )

@@ -142,3 +142,11 @@ def test_the_lab_never_imports_the_site_generator(graph):
         if module == "figures" or module.startswith("figures."):
             assert not {t for t in targets if t == "sitegen" or t.startswith("sitegen.")}, \
                 f"{module} imports {sorted(t for t in targets if t.startswith('sitegen'))}"
+
+
+def test_one_way_to_run_stale_experiments(graph):
+    """The build and `build.py figures` run stale experiments alike: jobs (figures.jobs) on an
+    executor (figures.executors), through sitegen.run.run_jobs; nothing else calls the runner."""
+    assert {m for m, targets in graph.items() if "figures.jobs" in targets} <= {"sitegen.run", "figures.campaign"}
+    callers = {name for name, path in modules().items() if "run_one(" in path.read_text(encoding="utf-8")}
+    assert callers == {"figures.jobs", "figures.runner"}, callers

@@ -121,8 +121,13 @@ def chart(result):
     return vega_spec(
         rows, height=2 * 110, params=[pick], transform=[{"filter": "datum.image == picked"}],
         layer=[
+            # the input image has no units to be inactive: its tooltip names it and says nothing more
             {"mark": {"type": "image", "width": size, "height": size, "smooth": False},
-             "transform": [{"filter": "isValid(datum.url)"}],
+             "transform": [{"filter": "isValid(datum.url) && datum.column == 'input'"}],
+             "encoding": {"x": x, "y": y, "url": {"field": "url", "type": "nominal"},
+                          "tooltip": [{"field": "network"}, {"field": "column", "title": "stage"}]}},
+            {"mark": {"type": "image", "width": size, "height": size, "smooth": False},
+             "transform": [{"filter": "isValid(datum.url) && datum.column != 'input'"}],
              "encoding": {"x": x, "y": y, "url": {"field": "url", "type": "nominal"},
                           "tooltip": [{"field": "network"}, {"field": "column", "title": "stage"},
                                       {"field": "zero", "title": "inactive units (all images)",

@@ -146,7 +146,15 @@ def provenance_card(result: StoredResult) -> dict:
         card["networks"] = ", ".join(f"{k} {v[:12]}" for k, v in card["networks"].items())
     if isinstance(card.get("trained"), dict):  # per network: epochs, steps, precision, processor
         card["trained"] = "; ".join(f"{k}: {v}" for k, v in card["trained"].items())
-    return card
+    if "wall_time_s" in card:
+        card["wall_time_s"] = f"{card['wall_time_s']} s, this experiment's own run (its networks' training not included)"
+    # each row says what it is of: the experiment's run (its precision, commit, time) or the networks'
+    return {CARD_LABELS.get(k, k): v for k, v in card.items()}
+
+
+CARD_LABELS = {"precision": "run precision", "trained": "networks trained (each: epochs, steps, precision)",
+               "commit": "run at commit", "code_hash": "run code hash", "started": "run started",
+               "wall_time_s": "run wall time", "command": "rerun with"}
 
 
 def _svg_size(svg: bytes) -> tuple[int, int] | None:

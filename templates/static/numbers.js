@@ -27,13 +27,13 @@
     var head = "<p><strong>" + esc(el.textContent) + "</strong> is " + (el.dataset.derived ? "computed from " : "") +
       esc(n.what) + (n.label ? " of " + esc(n.label) : "") + ".</p>";
     var where = "<p>Experiment <code>" + esc(name) + "</code>, key <code>" + esc(path.split("/").join(" › ")) +
-      "</code>; " + esc(exp.profile) + " profile, " + esc(exp.device) + (exp.precision ? ", " + esc(exp.precision) : "") + ".</p>";
+      "</code>; " + esc(exp.profile) + " profile, " + esc(exp.device) + (exp.precision ? ", run in " + esc(exp.precision) : "") + ".</p>";
     if (n.quoted) {  // a paper's number: its own source, not our runs
       return "<p><strong>" + esc(el.textContent) + "</strong> is quoted from " + esc(n.quoted) +
         ", not measured by us.</p>" + '<p class="card-links">' + links(exp).join(" · ") + "</p>";
     }
     var trained = n.network && exp.trained[n.network] ?
-      "<p>" + esc(n.label) + " trained " + esc(exp.trained[n.network]) + ".</p>" : "";
+      "<p>" + esc(n.label) + " was trained " + esc(exp.trained[n.network]) + ".</p>" : "";
     return head + where + seeds(n, exp) + trained + '<p class="card-links">' + links(exp).join(" · ") + "</p>";
   };
 

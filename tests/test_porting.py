@@ -108,7 +108,7 @@ def test_a_quarto_article_ports_with_nothing_lost(built_copy, capsys):
     assert re.search(r'<span class="citation narrative" data-cites="he2016deep">He et al\. '
                      r'\[<a href="#ref-he2016deep" data-ref="he2016deep">1</a>\]</span> proposed', page)
     assert re.search(r'reports <span class="citation" data-cites="he2016deep">\[<a ', page)
-    assert re.search(r'He et al\. \[<a [^>]*>1</a>, p\. 772\]</span> has the table', page)
+    assert re.search(r'He et al\. \[<a [^>]*>1</a>, p\.\s772\]</span> has the table', page)  # \s: pandoc's nbsp
 
 
 def test_narrative_names_follow_the_authors():

@@ -188,3 +188,17 @@ def test_chart_tooltip_is_opaque_in_both_themes(reader):
           document.body.append(t); const c = getComputedStyle(t); return [c.backgroundColor, c.opacity]; }""")
         assert colour[1] == "1" and (colour[0].startswith("rgb(") or colour[0].endswith(", 1)")), colour
         assert page.errors == []
+
+
+def test_bibtex_has_the_journal_url_and_doi_when_site_yml_gives_them():
+    """11: the BibTeX entry uses every field site.yml gives (and none it does not)."""
+    import datetime
+
+    from sitegen.project import SiteConfig
+    from sitegen.render import page_meta
+
+    cfg = SiteConfig(title="T", journal="Distill", url="https://example.org/a/", doi="10.1/x")
+    entry = page_meta.bibtex(cfg, cfg.author_list, datetime.date(2026, 11, 22), cfg.url)
+    assert "journal = {Distill}" in entry and "url = {https://example.org/a/}" in entry and "doi = {10.1/x}" in entry
+    bare = page_meta.bibtex(SiteConfig(title="T"), [], None, "")
+    assert "journal" not in bare and "url" not in bare and "doi" not in bare

@@ -70,6 +70,8 @@ def bibtex(cfg: SiteConfig, authors: list[Author], published: _dt.date | None, u
               ("title", "{" + cfg.title + "}"), ("year", year)]
     if published:
         fields.append(("month", f"{published:%b}".lower()))
+    if cfg.journal:
+        fields.append(("journal", cfg.journal))
     if url:
         fields.append(("url", url))
     if cfg.doi:

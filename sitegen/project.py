@@ -64,6 +64,7 @@ class SiteConfig:
     twitter: str = ""                # the site's Twitter/X handle for the card, e.g. "@resnet_explainer"
     bibtex_key: str = ""             # key of the "cite this article" BibTeX entry (default: author+year+word)
     doi: str = ""                    # the article's DOI, if it has one (BibTeX and the citation text)
+    journal: str = ""                # where it is published, e.g. "Distill" (BibTeX journal = {...})
     updates: tuple = ()              # corrections after publication: list of {date, text}
     compute: ComputeSettings = ComputeSettings()  # where `build.py figures` and `train` run their jobs (figures.executors)
     data: str = ""                   # CIFAR-10 (a file or folder, relative to the project); $RESNET_DATA overrides it

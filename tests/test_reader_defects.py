@@ -202,3 +202,23 @@ def test_bibtex_has_the_journal_url_and_doi_when_site_yml_gives_them():
     assert "journal = {Distill}" in entry and "url = {https://example.org/a/}" in entry and "doi = {10.1/x}" in entry
     bare = page_meta.bibtex(SiteConfig(title="T"), [], None, "")
     assert "journal" not in bare and "url" not in bare and "doi" not in bare
+
+
+def test_gradient_flow_legend_covers_no_data(stored):
+    """11: on slide 4 (the article's Figure 2) the legend covered the curves of the shallow net."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from figures.plotstyle import LIGHT
+    from figures.plots import gradient_flow
+
+    fig = gradient_flow.draw(stored("gradient_flow"), LIGHT)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        leg = ax.get_legend()
+        if leg is None:
+            continue
+        box = leg.get_window_extent()
+        for line in ax.get_lines():
+            pts = ax.transData.transform(line.get_xydata())
+            assert not any(box.contains(x, y) for x, y in pts), line.get_label()

@@ -22,7 +22,7 @@ def draw(result, theme: Theme):
         ax.set_title(f"{depth} layers", fontsize=9)
         ax.set_xlabel("layer (input → output)")
     axes[0][0].set_ylabel("‖∂L/∂W‖ at initialization")
-    legend(axes[0][0], theme, loc="lower right", fontsize=8)
+    legend(axes[0][0], theme, loc="upper right", fontsize=8)  # above the curves: they lie low in the shallow net
     return fig
 
 

@@ -94,7 +94,7 @@ def _open(browser, url: str, **options):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
-    page.wait_for_function("document.querySelector('.explorable').dataset.ready === 'true'", timeout=60_000)
+    page.wait_for_function("document.querySelector('.explorable').dataset.ready === 'true'", timeout=180_000)  # 2.3 MB of networks, parsed on a loaded machine
     return page, errors
 
 
@@ -191,7 +191,7 @@ def test_nothing_loads_before_the_reader_gets_near_and_it_works_over_http(browse
         time.sleep(0.5)
         assert not [u for u in requests if "lesion" in u]
         page.locator(".explorable").scroll_into_view_if_needed()
-        page.wait_for_function("document.querySelector('.explorable').dataset.ready === 'true'", timeout=60_000)
+        page.wait_for_function("document.querySelector('.explorable').dataset.ready === 'true'", timeout=180_000)  # 2.3 MB of networks, parsed on a loaded machine
         assert {u.rsplit("/", 1)[1] for u in requests if "lesion" in u} == {
             "lesion_live.js", "lesion_engine.js", "lesion_live.css", "lesion_live.data.js"}
         page.close()

@@ -149,7 +149,7 @@ def chromium_page(talk):
 def test_poster_is_drawn_in_the_theme_and_loads_nothing_until_played(chromium_page, scheme):
     page = chromium_page(color_scheme=scheme, viewport={"width": 1280, "height": 900})
     poster = page.locator(".talk-poster")
-    assert poster.is_visible() and poster.get_attribute("aria-label").startswith("Play the talk (")
+    assert poster.is_visible() and page.get_by_role("button", name=re.compile(r"^Play the talk \d+:\d\d$")).count() == 1
     page.wait_for_timeout(500)
     assert page.media == []  # no poster image, no byte of the video before the reader asks
     panel = page.evaluate("getComputedStyle(document.querySelector('.tp-bg')).fill")
@@ -187,3 +187,14 @@ def test_transcript_page_reads_in_both_themes_without_violations(chromium_page, 
     assert found == [] and page.errors == []
     overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
     assert overflow <= 0
+
+
+@pytest.mark.parametrize("scheme,width", [("light", 1280), ("dark", 360)])
+def test_article_with_poster_and_chips_has_no_violations_and_fits(chromium_page, scheme, width):
+    page = chromium_page(color_scheme=scheme, viewport={"width": width, "height": 800})
+    assert page.locator(".talk-chip").count() == 3 and page.locator(".talk-poster").is_visible()
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("async () => (await axe.run(document)).violations.map(v => v.id + ': ' + v.help + ' ' + "
+                          "JSON.stringify(v.nodes.slice(0, 2).map(n => n.target)))")
+    assert found == [] and page.errors == []
+    assert page.evaluate("document.documentElement.scrollWidth - innerWidth") <= 0

@@ -97,6 +97,9 @@ def test_lesion_chart_marks_nothing_until_a_click_and_labels_clear_of_the_lines(
                 assert t["filter"]["empty"] is False
     label = next(l for l in _layers(spec) if _mark(l) == "text")
     assert label["encoding"]["y"]["field"] == "foot"
+    for layer in _layers(spec):  # a layer empty until a click is no unnamed image to a screen reader
+        if any(isinstance(t.get("filter"), dict) and t["filter"].get("param") == "pick" for t in layer.get("transform", [])):
+            assert layer["mark"]["aria"] is False
 
 
 def test_layer_responses_legend_draws_the_dashes(stored):

@@ -150,7 +150,9 @@ def chart(result):
         rows, height=280,
         transform=[{"calculate": "datum.segment ? 'segment' : 'block'", "as": "row"}],
         layer=[
-            {"mark": {"type": "rule", "strokeWidth": 3, "opacity": 0.55},  # each stage's mean
+            # each stage's mean; the layers a click fills start empty, and an empty mark group
+            # must not be announced as an image without a name (axe: svg-img-alt): aria off
+            {"mark": {"type": "rule", "strokeWidth": 3, "opacity": 0.55, "aria": False},
              "transform": [{"filter": "datum.row == 'segment'"}],
              "encoding": {"x": {**x, "field": "x0"}, "x2": {"field": "x1"},
                           "y": {**y, "field": "level"}, "color": colour,
@@ -170,9 +172,9 @@ def chart(result):
                                       {"field": "intact", "title": "intact net", "format": ".1%"}]}},
             {"mark": {"type": "rule", "strokeDash": [4, 3]}, "transform": [blocks],
              "encoding": {"y": {"field": "intact", "aggregate": "mean"}, "color": colour}},
-            {"mark": {"type": "rule", "opacity": 0.5}, "transform": [blocks, picked],
+            {"mark": {"type": "rule", "opacity": 0.5, "aria": False}, "transform": [blocks, picked],
              "encoding": {"x": x}},
-            {"mark": {"type": "text", "align": "left", "dx": 6, "fontSize": 12},
+            {"mark": {"type": "text", "align": "left", "dx": 6, "fontSize": 12, "aria": False},
              "transform": [blocks, picked,
                            {"calculate": "datum.network + ' ' + format(datum.error, '.1%')", "as": "reading"},
                            {"calculate": "datum.network == 'plain' ? 0.09 : 0.03", "as": "foot"}],

@@ -38,7 +38,7 @@ def draw(result, theme: Theme):
     coords = result.arrays["coords"]
     levels = _levels(result)
     pairs = _pairs(result)
-    fig, axes = figure(theme, WIDTH, aspect=0.62 * 2 / max(len(pairs), 2) + 0.08, ncols=len(pairs), nrows=2,
+    fig, axes = figure(theme, WIDTH, aspect=0.62 * 2 / max(len(pairs), 2) + 0.14, ncols=len(pairs), nrows=2,
                        sharey=True)
     cmap = "viridis" if theme.name == "light" else "magma"
     norm = matplotlib.colors.LogNorm(levels[0], levels[-1])
@@ -56,6 +56,8 @@ def draw(result, theme: Theme):
         row[0].set_ylabel("direction 2")
     for ax in axes[-1]:
         ax.set_xlabel("direction 1")
+    for ax in axes[0]:  # the rows share their x axis: the bottom row's ticks say it
+        ax.tick_params(labelbottom=False)
     bar = fig.colorbar(filled, ax=axes.ravel().tolist(), pad=0.02, fraction=0.03)
     ticks = levels[::3]
     bar.set_ticks(ticks, labels=[f"{v:.3g}" for v in ticks])

@@ -73,6 +73,7 @@ def test_one_year_for_he_et_al_everywhere():
     """4: reference [10] is dated 2016; no caption or chapter cites He et al. 2015."""
     texts = [p.read_text() for p in (REPO / "figures" / "plots").glob("*.py")]
     texts += [p.read_text() for p in (REPO / "content").glob("*.md")]
+    texts += [p.read_text() for p in (REPO / "figures" / "experiments").glob("*.py")]  # number cards' sources
     assert not any(re.search(r"He et al\.?,? 2015", t) for t in texts)
 
 

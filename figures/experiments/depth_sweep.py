@@ -1,6 +1,6 @@
 """depth_sweep: does a deeper network train better? Plain vs residual, by depth.
 
-He et al. 2015 (Fig. 1 and Fig. 6) trained plain networks of 20 to 56 layers on
+He et al. 2016 (Fig. 1 and Fig. 6) trained plain networks of 20 to 56 layers on
 CIFAR-10 and saw the deeper ones end with *higher training error*: the
 degradation problem, which is not overfitting. The same depths with identity
 shortcuts get better with depth (their Table 6). We train both families with
@@ -14,13 +14,13 @@ from figures.experiments import Context, Output, register
 from figures.experiments.profiles import ESTIMATE_S, profiles
 from figures.experiments.trained import MODULES, Recipe, curves, get_trained, summary
 
-# He et al. 2015, Table 6: CIFAR-10 test error (fraction) of their ResNets, as printed.
+# He et al. 2016, Table 6: CIFAR-10 test error (fraction) of their ResNets, as printed.
 # ResNet-110 is their best of 5 runs (mean 6.61 +- 0.16 %). The paper's numbers, not ours.
 PAPER_TEST_ERROR = {
     "resnet20": 0.0875, "resnet32": 0.0751, "resnet44": 0.0717,
     "resnet56": 0.0697, "resnet110": 0.0643, "resnet1202": 0.0793,
 }
-# He et al. 2015, section 4.2: 64k iterations of 128 images, the schedule our runs shorten.
+# He et al. 2016, section 4.2: 64k iterations of 128 images, the schedule our runs shorten.
 PAPER_IMAGES = 64000 * 128
 KINDS = ("plain", "resnet")
 
@@ -80,5 +80,5 @@ def run(cfg: Config, ctx: Context) -> Output:
         "paper_test_error": {k: v for k, v in PAPER_TEST_ERROR.items()
                              if int(k.removeprefix("resnet")) in cfg.depths},
         # numbers quoted from papers, by metric name: their cards cite these, not our runs
-        "quoted": {"paper_test_error": "He et al. 2015, Table 6 (CIFAR-10 test error)"},
+        "quoted": {"paper_test_error": "He et al. 2016, Table 6 (CIFAR-10 test error)"},
     })

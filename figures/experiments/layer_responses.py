@@ -1,6 +1,6 @@
 """layer_responses: how strongly does each layer respond, plain vs residual?
 
-He et al. 2015 (Fig. 7) measured the standard deviation of every 3x3 layer's
+He et al. 2016 (Fig. 7) measured the standard deviation of every 3x3 layer's
 response - the output of its batch normalization, before the ReLU and before
 the addition - on the test set. Residual layers respond more weakly than plain
 ones, and more weakly the deeper the net: each residual function stays close to

@@ -2,7 +2,7 @@
 
     quick         seconds: random coloured images, two epochs of two steps (tests only)
     cifar10-10ep  all 50,000 training and 10,000 test images, 10 epochs: two CPU cores
-    paper         He et al. 2015's schedule: 64k iterations (164 epochs), /10 at 32k and 48k
+    paper         He et al. 2016's schedule: 64k iterations (164 epochs), /10 at 32k and 48k
     cifar10-Nep   cifar10-10ep's recipe and networks for N = 20, 30, 40 or 60 epochs: one GPU
 
 A profile is a dict of overrides on each experiment's config dataclass; every
@@ -22,7 +22,7 @@ RECIPES: dict[str, dict] = {
     "cifar10-10ep": {"data": "cifar10", "epochs": 10, "batch_size": 128, "lr": 0.1,
                      "warmup_epochs": 1.0, "weight_decay": 5e-4, "nesterov": True,
                      "schedule": "linear"},
-    # He et al. 2015, section 4.2: batch 128, lr 0.1, /10 at 32k and 48k of 64k iterations,
+    # He et al. 2016, section 4.2: batch 128, lr 0.1, /10 at 32k and 48k of 64k iterations,
     # weight decay 1e-4 (391 steps an epoch here: 164 epochs = 64,124 iterations; they held
     # 5k images out, we train on all 50k); one epoch of warm-up, which they used at 110 layers.
     "paper": {"data": "cifar10", "epochs": 164, "batch_size": 128, "lr": 0.1,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from figures import names as net_names, paths
 from figures.experiments.profiles import NETWORKS, RECIPES, SEEDS
-from figures.paths import REPO, WEIGHTS
+from figures.paths import REPO
 from figures.weights import MANIFEST, WeightStore, file_name, model_key
 
 EVAL_SHARE = 1.08  # an epoch's test pass and probe, on top of its training steps (scripts/gpu_run.py too)
@@ -184,7 +184,7 @@ def train_missing(profile: str, names: list[str] | None = None, commit: bool = F
     from figures import executors
 
     executor = executor or executors.InProcess(paths.jobs(root))
-    in_git = profile_store(profile, root).root == WEIGHTS  # the quick profile's cache is not committed
+    in_git = profile_store(profile, root).root == paths.WEIGHTS  # the quick profile's cache is not committed
     jobs = missing_jobs(profile, names, root, progress and executor.slots == 1, log)
 
     def keep(outcome) -> None:
@@ -201,7 +201,7 @@ def prune(store: WeightStore | None = None) -> list[str]:
     from figures.config import from_dict
     from figures.networks import Recipe
 
-    store = store or WeightStore(WEIGHTS)
+    store = store or WeightStore(paths.WEIGHTS)
     keep = {file_name(name, model_key(name, from_dict(Recipe, recipe)))
             for profile in NETWORKS if profile in RECIPES for name in NETWORKS[profile]
             for recipe in recipes(profile).values()}
@@ -218,13 +218,13 @@ def prune(store: WeightStore | None = None) -> list[str]:
 def _commit(name: str, key: str, profile: str, log) -> None:
     """Commit this network's file and the manifest, and nothing else that may be staged."""
     repo = REPO
-    files = [str(WEIGHTS / file_name(name, key)), str(WEIGHTS / MANIFEST)]
+    files = [str(paths.WEIGHTS / file_name(name, key)), str(paths.WEIGHTS / MANIFEST)]
     # its in-progress checkpoint, committed so that another session could resume, is gone now
-    ckpt = WEIGHTS / "partial" / file_name(name, key).replace(".pt", ".ckpt")
+    ckpt = paths.WEIGHTS / "partial" / file_name(name, key).replace(".pt", ".ckpt")
     files += [str(p) for p in (ckpt, ckpt.with_suffix(".probes.json")) if not p.exists()
               and subprocess.run(["git", "ls-files", "--error-unmatch", str(p)], cwd=repo,
                                  capture_output=True).returncode == 0]
-    entry = WeightStore(WEIGHTS).manifest().get(file_name(name, key), {})
+    entry = WeightStore(paths.WEIGHTS).manifest().get(file_name(name, key), {})
     seed = (entry.get("recipe") or {}).get("seed", 0)
     msg = f"Trained {name} seed {seed} ({profile}): {_cost(entry)}"
     for attempt in range(5):  # another git command may hold the index lock for a moment

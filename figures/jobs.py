@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 
 from figures import paths
 from figures.executors import Job
-from figures.paths import REPO, WEIGHTS
+from figures.paths import REPO
 from figures.store import job_info
 from figures.weights import file_name, model_key
 
@@ -29,7 +29,7 @@ def context(root: str | Path, progress: bool = False):
     from figures.train import default_device  # the one device choice
 
     return Context(device=default_device().type, progress=progress,
-                   weights=WEIGHTS, models=paths.models(root))
+                   weights=paths.WEIGHTS, models=paths.models(root))
 
 
 def network_job(name: str, recipe: Mapping, root: str | Path = REPO, progress: bool = False) -> Job:
@@ -42,7 +42,7 @@ def network_job(name: str, recipe: Mapping, root: str | Path = REPO, progress: b
 
     full = from_dict(Recipe, recipe)  # the key is of every field, defaults included
     recipe, key = to_dict(full), model_key(name, full)
-    store = store_for(full, Context(weights=WEIGHTS, models=paths.models(root)))
+    store = store_for(full, Context(weights=paths.WEIGHTS, models=paths.models(root)))
     probes = store.root / "partial" / file_name(name, key).replace(".pt", ".probes.json")
     return Job("network", name, key, train_network_job, (name, recipe, str(root), progress),
                epochs=int(recipe.get("epochs", 0)), progress=str(probes))

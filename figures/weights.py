@@ -30,7 +30,6 @@ from figures.keys import DATA_BATCHING, canonical_json, library_versions, sha256
 from figures.paths import atomic_write
 from figures.provenance import job_info
 
-ROOT = paths.WEIGHTS  # the committed networks (figures.paths)
 MANIFEST = "MANIFEST.json"
 # Besides the model files: the trainer, the network recipes, and what batches the data.
 TRAINING_SOURCES: dict[str, tuple[str, ...] | None] = {
@@ -91,8 +90,8 @@ def file_name(name: str, key: str) -> str:
 class WeightStore:
     """A folder of trained networks and their manifest; only this class writes it."""
 
-    def __init__(self, root: Path = ROOT):
-        self.root = Path(root)
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root is not None else paths.WEIGHTS  # the committed networks
 
     def manifest(self) -> dict[str, dict]:
         try:

@@ -36,10 +36,10 @@ def committed(profile: str) -> bool:
 
 def verify_weights(profile: str) -> None:
     """Every network MANIFEST.json lists is there, byte for byte as its sha256 says."""
-    from figures import weights
+    from figures import paths, weights
     from figures.store import sha256
 
-    folder = Path(weights.ROOT)
+    folder = Path(paths.WEIGHTS)
     manifest = folder / weights.MANIFEST
     rel = f"{folder.parent.name}/{folder.name}"
     if not manifest.is_file():

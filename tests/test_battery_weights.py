@@ -16,12 +16,11 @@ from conftest import cli_build, make_project, site_files
 
 @pytest.fixture
 def weights_copy(tmp_path, monkeypatch):
-    from figures import campaign, weights
+    from figures import paths
 
     copy = tmp_path / "weights"
-    shutil.copytree(weights.ROOT, copy, ignore=shutil.ignore_patterns("partial"))
-    monkeypatch.setattr(weights, "ROOT", copy)
-    monkeypatch.setattr(campaign, "ROOT", copy)
+    shutil.copytree(paths.WEIGHTS, copy, ignore=shutil.ignore_patterns("partial"))
+    monkeypatch.setattr(paths, "WEIGHTS", copy)  # the one place every store reads it from
     return copy
 
 

@@ -11,7 +11,7 @@ import torch
 
 import figures.keys as keys_mod
 from conftest_data import random_data
-from figures import campaign, models, networks, weights
+from figures import campaign, models, networks, paths, weights
 from figures.experiments import Context, load_all
 from figures.experiments.profiles import NETWORKS, PROFILES, RECIPES, SEEDS
 from figures.networks import Recipe, make_model
@@ -230,10 +230,10 @@ def test_prune_deletes_exactly_the_networks_no_profile_keys(tmp_path):
 def test_manifest_of_committed_weights_matches_the_files():
     """Every committed network file is in the manifest with its sha256, and the reverse."""
     manifest = weights.WeightStore().manifest()
-    files = {p.name for p in weights.ROOT.glob("*.pt")}
+    files = {p.name for p in paths.WEIGHTS.glob("*.pt")}
     assert set(manifest) == files
     for fname, entry in manifest.items():
-        assert weights.file_sha256(weights.ROOT / fname) == entry["sha256"], fname
+        assert weights.file_sha256(paths.WEIGHTS / fname) == entry["sha256"], fname
         assert fname == weights.file_name(entry["name"], entry["key"])
     # the whole set: about 1 MB a network, 11 networks x 3 seeds for cifar10-10ep
     assert sum(e["bytes"] for e in manifest.values()) <= 40 * 2**20

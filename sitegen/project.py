@@ -40,7 +40,6 @@ class Author:
             tuple(a for a in self.affiliation if a) if isinstance(self.affiliation, tuple) else ()
 
 
-
 @dataclass(frozen=True)
 class SiteConfig:
     title: str                       # article title

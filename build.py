@@ -69,12 +69,17 @@ def cmd_build(args) -> int:
 
 
 def cmd_figures(args) -> int:
-    from figures.paths import use_project_modules
+    from sitegen.modules import project_modules
+
+    project = _project(args)
+    with project_modules(project.root):  # its own experiments, if any
+        return _figures(args, project)
+
+
+def _figures(args, project) -> int:
     from figures.store import ResultStore
     from sitegen import plan, publish, run
 
-    project = _project(args)
-    use_project_modules(project.root)
     profile = project.config.profile
     store = ResultStore(project.results)
     force = {_experiment(project, name) for name in args.force or ()}

@@ -13,6 +13,6 @@
 Shared by all: model.py (the types phases hand each other), errors.py (the
 author's one error type), cache.py (every build cache), project.py (where things
 live), pandoc.py, sandbox.py (author Jinja), frontmatter.py (author YAML) and
-modules.py (the project's own experiment and plot modules). Imports point one
-way, from the build down to these.
+modules.py (the project's own experiment and plot modules, searched for one build
+at a time). Imports point one way, from the build down to these.
 """

@@ -45,26 +45,12 @@ def build(project: Project, *, frozen: bool = False, force: tuple[str, ...] = ()
             return report
         # numpy (figures.store), jinja2 (the chapters) and the rest load only now: a build that
         # finds nothing to do starts and exits in a blink
-        from figures.store import ResultStore
+        from . import write
+        from .modules import project_modules
 
-        from . import guard, plan, run, write
-        from .read import read
-
-        store = ResultStore(project.results)
+        with project_modules(project.root):  # its own experiments and plots, for this build only
+            files = make(project, report, frozen=frozen, force=force, train=train, progress=progress, log=log)
         timed = _Timer(report)
-
-        with timed("read"):
-            chapters, deck = read(project)
-        pause_point("chapters")
-
-        with timed("plan"):
-            todo = plan.plan(project, store, chapters, deck, force)
-        with timed("run"):
-            guard.check(project, todo.stale, frozen=frozen, train=train)  # the committed networks
-            report.ran = run.run_stale(project, todo.stale, frozen=frozen, progress=progress, log=log)
-
-        files = render(project, store, chapters, deck, report, log)
-
         with timed("write"):
             staged = write.write(project.site, files, project.root)
         try:
@@ -80,6 +66,27 @@ def build(project: Project, *, frozen: bool = False, force: tuple[str, ...] = ()
             fingerprint = stamp.input_fingerprint(project, extra)
         stamp.record(project, fingerprint)
     return report
+
+
+def make(project: Project, report: BuildReport, *, frozen: bool, force: tuple[str, ...], train: bool | None,
+         progress: bool, log: Callable[[str], None]) -> dict[str, bytes | Path]:
+    """Read, plan, run and render: every file of the site ({site path: bytes or source file})."""
+    from figures.store import ResultStore
+
+    from . import guard, plan, run
+    from .read import read
+
+    store = ResultStore(project.results)
+    timed = _Timer(report)
+    with timed("read"):
+        chapters, deck = read(project)
+    pause_point("chapters")
+    with timed("plan"):
+        todo = plan.plan(project, store, chapters, deck, force)
+    with timed("run"):
+        guard.check(project, todo.stale, frozen=frozen, train=train)  # the committed networks
+        report.ran = run.run_stale(project, todo.stale, frozen=frozen, progress=progress, log=log)
+    return render(project, store, chapters, deck, report, log)
 
 
 def render(project: Project, store, chapters, deck, report: BuildReport, log) -> dict[str, bytes | Path]:

@@ -75,10 +75,12 @@ class Preview:
         from figures.store import ResultStore
 
         from . import plan
+        from .modules import project_modules
         from .read import read
 
-        chapters, deck = read(self.project)
-        return plan.plan(self.project, ResultStore(self.project.results), chapters, deck).stale
+        with project_modules(self.project.root):
+            chapters, deck = read(self.project)
+            return plan.plan(self.project, ResultStore(self.project.results), chapters, deck).stale
 
     def may_train(self, stale: list) -> bool:
         listing = ", ".join(f"{s.name} ({s.reason}, ~{s.estimate_s:.0f} s)" for s in stale)

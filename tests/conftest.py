@@ -1,6 +1,8 @@
-"""Shared fixtures: a small but complete project in a temporary folder."""
+"""Shared fixtures: a small but complete project in a temporary folder, built once; and the
+one harness for bad input (refused: one line `file:line: message`, exit 1, site kept)."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -133,15 +135,24 @@ def append(path: Path, text: str) -> int:
     return old.count("\n") + 1
 
 
-def refused(root: Path, capsys, before: dict, where: str, *expected: str, args: tuple = ()) -> str:
-    """The build fails with one line `error: ...<where>: ...` (where: a regex such as
-    `02-second\\.md:12`) that says each of `expected`, exit 1, and site/ is as it was."""
-    import re
+def at(file: str, line: int) -> str:
+    """The `where` of refused(): `file:line`, as a regex."""
+    return f"{re.escape(file)}:{line}"
 
-    code, err = cli_build(root, capsys, *args)
+
+def refused(root: Path, capsys, before: dict, where: str | None, *expected: str,
+            command: tuple[str, ...] = ("build",)) -> str:
+    """The one bad-input harness: `build.py -q <command>` fails with one line `error: ...<where>: ...`
+    (where: a regex such as at("02-second.md", 12); None for a mistake that is in no file) that
+    says each of `expected`, exit 1, and site/ is byte for byte `before` (site_files)."""
+    import build as cli
+
+    capsys.readouterr()
+    code = cli.main(["--root", str(root), "-q", *command])
+    err = capsys.readouterr().err.strip()
     assert code == 1, err
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert re.match(rf"error: \S*{where}: ", err), err
+    assert re.match(rf"error: \S*{where}: " if where is not None else "error: ", err), err
     assert all(e in err for e in expected), err
     assert site_files(root) == before
     return err

@@ -6,12 +6,11 @@ Every test works on a copy of figures/weights, never on the real files."""
 from __future__ import annotations
 
 import json
-import re
 import shutil
 
 import pytest
 
-from conftest import cli_build, make_project, site_files
+from conftest import cli_build, make_project, refused, site_files
 
 
 @pytest.fixture
@@ -44,13 +43,8 @@ def test_frozen_build_verifies_every_committed_network(built_copy, capsys, weigh
         path.write_bytes(data[: len(data) // 2])
     else:
         path.unlink()
-    before = site_files(built_copy)
-    code, err = cli_build(built_copy, capsys, "--frozen")
-    assert code == 1, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert re.match(r"error: \S*weights/MANIFEST\.json:\d+: committed network ", err), err
-    assert name in err and what in err and "git checkout -- " in err, err
-    assert site_files(built_copy) == before
+    refused(built_copy, capsys, site_files(built_copy), r"weights/MANIFEST\.json:\d+", ": committed network ",
+            name, what, "git checkout -- ", command=("build", "--frozen"))
 
 
 def test_frozen_build_passes_intact_weights(built_copy, capsys, weights_copy):
@@ -71,10 +65,7 @@ def test_plain_build_refuses_to_train_committed_networks(committed_project, weig
     for f in weights_copy.glob("*.pt"):  # none trained: the build would train them all
         f.unlink()
     (weights_copy / "MANIFEST.json").write_text("{}\n")
-    code, err = cli_build(committed_project, capsys)
-    assert code == 1, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert "not without asking" in err and "python build.py train --profile cifar10-10ep" in err, err
+    refused(committed_project, capsys, {}, None, "not without asking", "python build.py train --profile cifar10-10ep")
     assert sorted(p.name for p in weights_copy.iterdir()) == ["MANIFEST.json"]  # nothing trained
     assert not (committed_project / "figures" / "results").exists()  # nothing run
     assert not (committed_project / "site").exists()
@@ -84,6 +75,6 @@ def test_plain_build_reports_a_damaged_network_as_damage(committed_project, weig
     name, path = listed(weights_copy)
     path.write_bytes(path.read_bytes()[:-10])
     before = path.read_bytes()
-    code, err = cli_build(committed_project, capsys)
-    assert code == 1 and "does not match its sha256" in err and name in err, err
+    refused(committed_project, capsys, {}, r"weights/MANIFEST\.json:\d+", ": committed network ", name,
+            "does not match its sha256")
     assert path.read_bytes() == before  # not retrained over

@@ -7,20 +7,10 @@ import re
 
 import pytest
 
-from conftest import append, cli_build, site_files
+from conftest import append, at, cli_build, refused, site_files
 
 CH1, CH2 = "01-first-chapter.md", "02-second.md"
 SKIP_4 = "{% if false %}\nfour\nlines\ngone\n{% endif %}\n"  # Jinja's output is 5 lines shorter here
-
-
-def refused(root, capsys, before, file, line, *expected):
-    code, err = cli_build(root, capsys)
-    assert code == 1, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert re.match(rf"error: \S*{re.escape(file)}:{line}: ", err), err
-    assert all(e in err for e in expected), err
-    assert site_files(root) == before
-    return err
 
 
 @pytest.fixture
@@ -31,39 +21,39 @@ def proj(built_copy):
 def test_duplicate_equation_label_across_chapters(proj, capsys):
     root, before, content = proj
     line = append(content / CH2, "$$ z = 1 $$ {#eq:block}\n")
-    refused(root, capsys, before, CH2, line, "equation label eq:block is used twice (first in 01-first-chapter.md)")
+    refused(root, capsys, before, at(CH2, line), "equation label eq:block is used twice (first in 01-first-chapter.md)")
 
 
 def test_duplicate_equation_label_in_one_chapter(proj, capsys):
     root, before, content = proj
     line = append(content / CH1, "Again:\n\n$$ z = 1 $$ {#eq:block}\n") + 2
-    refused(root, capsys, before, CH1, line, "equation label eq:block is used twice;")
+    refused(root, capsys, before, at(CH1, line), "equation label eq:block is used twice;")
 
 
 def test_duplicate_table_label(proj, capsys):
     root, before, content = proj
     line = append(content / CH2, "| a |\n|---|\n| 1 |\n\nTable: Again. {#tbl:small}\n") + 4
-    refused(root, capsys, before, CH2, line, "table label tbl:small is used twice")
+    refused(root, capsys, before, at(CH2, line), "table label tbl:small is used twice")
 
 
 @pytest.mark.parametrize("chapter", [CH1, CH2])
 def test_figure_placed_twice(proj, capsys, chapter):
     root, before, content = proj
     line = append(content / chapter, '{{ figure("gradient_flow") }}\n')
-    refused(root, capsys, before, chapter, line, "figure 'gradient_flow' is placed twice")
+    refused(root, capsys, before, at(chapter, line), "figure 'gradient_flow' is placed twice")
 
 
 def test_same_heading_in_two_chapters_referred_to(proj, capsys):
     root, before, content = proj
     append(content / CH1, "## Setup\n\nOne.\n")
     line = append(content / CH2, "## Setup\n\nTwo, unlike @sec:setup.\n") + 2
-    refused(root, capsys, before, CH2, line, "@sec:setup is ambiguous", "01-first-chapter.md, 02-second.md")
+    refused(root, capsys, before, at(CH2, line), "@sec:setup is ambiguous", "01-first-chapter.md, 02-second.md")
 
 
 def test_same_heading_twice_in_one_chapter_referred_to(proj, capsys):
     root, before, content = proj
     line = append(content / CH2, "## Setup\n\nOne.\n\n## Setup\n\nTwo, see @sec:setup.\n") + 6
-    refused(root, capsys, before, CH2, line, "@sec:setup is ambiguous")
+    refused(root, capsys, before, at(CH2, line), "@sec:setup is ambiguous")
 
 
 def test_same_heading_unreferred_gets_distinct_anchors(proj, capsys):
@@ -81,7 +71,7 @@ def test_same_heading_unreferred_gets_distinct_anchors(proj, capsys):
 def test_duplicate_heading_id(proj, capsys):
     root, before, content = proj
     line = append(content / CH2, "## One {#same}\n\n## Two {#same}\n") + 2
-    refused(root, capsys, before, CH2, line, "two headings have the id same")
+    refused(root, capsys, before, at(CH2, line), "two headings have the id same")
 
 
 @pytest.mark.parametrize("case, bad, needle", [
@@ -97,13 +87,13 @@ def test_errors_after_jinja_name_the_source_line(proj, capsys, case, bad, needle
     chapter = content / CH2
     chapter.write_text(chapter.read_text().replace("## A section", SKIP_4 + "\n## A section", 1))
     line = append(chapter, bad + "\n") + bad.count("\n")
-    refused(root, capsys, before, CH2, line, needle)
+    refused(root, capsys, before, at(CH2, line), needle)
 
 
 def test_undefined_footnote(proj, capsys):
     root, before, content = proj
     line = append(content / CH1, "A claim.[^nope]\n")
-    refused(root, capsys, before, CH1, line, "footnote [^nope] is not defined; add a line `[^nope]: its text`")
+    refused(root, capsys, before, at(CH1, line), "footnote [^nope] is not defined; add a line `[^nope]: its text`")
 
 
 @pytest.mark.parametrize("case, front, line, expected", [
@@ -122,13 +112,13 @@ def test_bad_front_matter(proj, capsys, case, front, line, expected):
     text = (content / CH1).read_text()
     body = text.split("---\n", 2)[2]
     (content / CH1).write_text("---\n" + front + "---\n" + body)
-    refused(root, capsys, before, CH1, line, expected)
+    refused(root, capsys, before, at(CH1, line), expected)
 
 
 def test_duplicate_key_in_site_config(proj, capsys):
     root, before, content = proj
     append(content / "site.yml", "profile: quick\n")
-    refused(root, capsys, before, "site.yml", 11, "duplicate key 'profile' (also on line 9)")
+    refused(root, capsys, before, at("site.yml", 11), "duplicate key 'profile' (also on line 9)")
 
 
 @pytest.mark.parametrize("case, encode", [
@@ -153,68 +143,50 @@ def test_crlf_chapter_errors_name_the_right_line(proj, capsys):
     chapter = content / CH2
     line = append(chapter, "Cited [@nobody2099].\n")
     chapter.write_bytes(chapter.read_bytes().replace(b"\n", b"\r\n"))
-    refused(root, capsys, before, CH2, line, "unknown citation @nobody2099")
+    refused(root, capsys, before, at(CH2, line), "unknown citation @nobody2099")
 
 
 def test_result_of_a_group_is_an_error(proj, capsys):
     root, before, content = proj
     line = append(content / CH1, 'All of it: {{ result("gradient_flow", "plain56") }}.\n')
-    refused(root, capsys, before, CH1, line, "result gradient_flow/plain56 is a group of values, not one; "
+    refused(root, capsys, before, at(CH1, line), "result gradient_flow/plain56 is a group of values, not one; "
                                              "name one of: first_layer_norm, first_over_last")
 
 
 def test_result_of_a_list_is_an_error(proj, capsys):
     root, before, content = proj
     line = append(content / CH1, '{{ result("gradient_flow", "depths") }}\n')
-    refused(root, capsys, before, CH1, line, "result gradient_flow/depths is a list of 2 values")
+    refused(root, capsys, before, at(CH1, line), "result gradient_flow/depths is a list of 2 values")
 
 
 def test_bad_fmt_is_an_error(proj, capsys):
     root, before, content = proj
     line = append(content / CH1, '{{ result("gradient_flow", "plain56", "layers", fmt="{:.1q}") }}\n')
-    refused(root, capsys, before, CH1, line, "fmt '{:.1q}'")
+    refused(root, capsys, before, at(CH1, line), "fmt '{:.1q}'")
 
 
 def test_chapter_without_number(proj, capsys):
     root, before, content = proj
     (content / "notes.md").write_text("---\ntitle: Notes\n---\n\nForgotten.\n")
-    refused(root, capsys, before, "content/notes.md", 1, "a chapter file's name starts with its number, "
-                                                         "such as 08-notes.md")
+    refused(root, capsys, before, at("content/notes.md", 1),
+            "a chapter file's name starts with its number, such as 08-notes.md")
 
 
 def test_unknown_experiment_in_a_claim(proj, capsys):
     root, before, content = proj
     chapter = content / CH1
     chapter.write_text(chapter.read_text().replace("claims:\n", 'claims:\n  - result("nosuch", "x") > 1\n', 1))
-    refused(root, capsys, before, CH1, 4, "unknown experiment 'nosuch'")
-
-
-def test_force_unknown_experiment(proj, capsys):
-    root, before, _ = proj
-    code, err = cli_build(root, capsys, "--force", "nosuch")
-    assert code == 1 and len(err.splitlines()) == 1, err
-    assert err.startswith("error: build --force nosuch: no such experiment; known: ") and "gradient_flow" in err
-    assert site_files(root) == before
+    refused(root, capsys, before, at(CH1, 4), "unknown experiment 'nosuch'")
 
 
 def test_figure_inside_a_paragraph_is_an_error(proj, capsys):
     """It would vanish: only a figure on a paragraph of its own is placed."""
     root, before, content = proj
     line = append(content / CH2, 'Here: {{ figure("gradient_flow") }} in a sentence.\n')
-    refused(root, capsys, before, CH2, line, 'figure("gradient_flow") must be a paragraph of its own')
-
-
-def test_train_unknown_network(proj, capsys):
-    import build as cli
-
-    root, _, _ = proj
-    capsys.readouterr()
-    assert cli.main(["--root", str(root), "-q", "train", "--only", "nosuch"]) == 1
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith("error: train --only nosuch: no such network"), err
+    refused(root, capsys, before, at(CH2, line), 'figure("gradient_flow") must be a paragraph of its own')
 
 
 def test_arithmetic_error_in_a_chapter_is_the_authors(proj, capsys):
     root, before, content = proj
     line = append(content / CH1, '{{ value("gradient_flow", "plain56", "spread") / 0 }}\n')
-    refused(root, capsys, before, CH1, line, "ZeroDivisionError: float division by zero")
+    refused(root, capsys, before, at(CH1, line), "ZeroDivisionError: float division by zero")

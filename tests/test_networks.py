@@ -2,6 +2,7 @@
 weights that load without training, and the bf16 path against fp32."""
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 from pathlib import Path
@@ -69,17 +70,57 @@ def test_editing_one_model_file_changes_exactly_its_networks_keys(monkeypatch):
     assert edit("figures.plotstyle") == set()
 
 
-def test_key_depends_on_recipe_and_name_not_on_device_or_data_copy():
+def test_key_depends_on_recipe_and_name_not_on_device_or_data_copy(tmp_path, monkeypatch):
     k = weights.model_key("resnet20", QUICK)
     assert weights.model_key("resnet20", dataclasses.asdict(QUICK)) == k  # Recipe or its dict
-    assert weights.model_key("resnet20", dataclasses.replace(QUICK, epochs=3)) != k
     assert weights.model_key("resnet32", QUICK) != k
+    for field in dataclasses.fields(Recipe):  # every field of the recipe counts
+        v = getattr(QUICK, field.name)
+        other = (not v) if isinstance(v, bool) else v + 1 if isinstance(v, (int, float)) else v + "-other"
+        assert weights.model_key("resnet20", dataclasses.replace(QUICK, **{field.name: other})) != k, field.name
+    assert not {"device", "amp", "precision", "path"} & {f.name for f in dataclasses.fields(Recipe)}
+    # another device, another copy of CIFAR-10 (and another working folder): the same network
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr("figures.train.default_device", lambda: torch.device("cuda"))
+    monkeypatch.setenv("RESNET_DATA", str(tmp_path / "cifar-elsewhere"))
+    monkeypatch.setenv("RESNET_DATA_CACHE", str(tmp_path / "cache-elsewhere"))
+    monkeypatch.chdir(tmp_path)
+    assert weights.model_key("resnet20", QUICK) == k
 
 
-def test_data_key_covers_batching_code_only():
-    full = module_source_hash("figures.data")
-    batching = module_source_hash("figures.data", weights.TRAINING_SOURCES["figures.data"])
-    assert full != batching  # decoding and finding the data set are not in a network's key
+def top_level_names(node: ast.AST) -> set[str]:
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        return {node.name}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+    return {t.id for t in targets if isinstance(t, ast.Name)}
+
+
+def test_data_key_covers_batching_code_only(tmp_path, monkeypatch):
+    """Each batching definition of figures.data is in every network's key, and nothing
+    else of data.py is: finding and decoding the data set retrain nothing. Edits go to
+    copies of data.py; the checkout's stays as it is."""
+    batching = set(weights.TRAINING_SOURCES["figures.data"])
+    body = ast.parse((paths.REPO / "figures" / "data.py").read_text(encoding="utf-8")).body
+    copies: list = []
+    real = keys_mod.locate
+    monkeypatch.setattr(keys_mod, "locate", lambda m: copies[-1] if m == "figures.data" and copies else real(m))
+    names = ["resnet20", "highway20", "densenet22"]
+    before = {n: weights.model_key(n, QUICK) for n in names}
+
+    def keys_with(statements: list) -> dict:
+        copies.append(tmp_path / str(len(copies)) / "data.py")  # its name is hashed too
+        copies[-1].parent.mkdir()
+        copies[-1].write_text(ast.unparse(ast.Module(body=statements, type_ignores=[])), encoding="utf-8")
+        return {n: weights.model_key(n, QUICK) for n in names}
+
+    assert keys_with(body) == before  # the copy keys as the checkout does
+    kept = [node for node in body if top_level_names(node) & batching]
+    assert len(kept) < len(body) and set().union(*map(top_level_names, kept)) >= batching
+    assert keys_with(kept) == before  # the rest of data.py gone: imports, finding, decoding
+    for node in kept:
+        name = min(top_level_names(node) & batching)
+        edited = keys_with([ast.parse(f"{name} = None").body[0] if n is node else n for n in kept])
+        assert all(edited[n] != before[n] for n in names), name
 
 
 def test_weight_store_round_trip_is_half_precision_and_verified(tmp_path):

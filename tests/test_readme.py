@@ -85,12 +85,9 @@ def test_readme_experiment_example_runs_and_returns_its_metrics(tmp_path):
     name = re.search(r'@register\("(\w+)"', code).group(1)
     (tmp_path / "figures" / "experiments").mkdir(parents=True)
     (tmp_path / "figures" / "experiments" / f"{name}.py").write_text(code)
-    modules.use_project_modules(tmp_path)
-    try:
+    with modules.project_modules(tmp_path):  # and the example is forgotten afterwards
         stored = runner.run_one(ResultStore(tmp_path / "results"), name, "quick", tmp_path, progress=False)
         declared = sys.modules[f"figures.experiments.{name}"].METRICS
-    finally:
-        modules.use_project_modules(REPO)  # and the example is forgotten
     nets = [k for k, v in stored.metrics.items() if isinstance(v, dict)]
     assert nets and all(set(declared["<net>"]) <= set(stored.metrics[n]) for n in nets)
     json.dumps({"metrics": stored.metrics, "data": stored.data}, allow_nan=False)

@@ -1,8 +1,8 @@
 """The author's workflow, for real: builds killed with SIGKILL at several points
 (the last good site stays byte-identical and the next build succeeds), two builds
 at once (one refuses or waits), a killed training run that resumes to the same
-metrics, the no-op shortcut's correctness, the live preview server, and bad
-input that must give one line naming file and line."""
+metrics, the no-op shortcut's correctness and the live preview server (bad input:
+test_errors.py)."""
 from __future__ import annotations
 
 import json
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import build as cli
-from conftest import REPO
+from conftest import REPO, site_files
 
 BUILD = [sys.executable, str(REPO / "build.py")]
 TIMEOUT = 180
@@ -110,16 +110,9 @@ def alt(result):
 
 # -- helpers -----------------------------------------------------------------
 @pytest.fixture
-def proj(built_project, tmp_path) -> Path:
+def proj(built_copy) -> Path:
     """A private copy of the built quick project (results, caches and site)."""
-    root = tmp_path / "proj"
-    shutil.copytree(built_project, root)
-    return root
-
-
-def snapshot(root: Path) -> dict:
-    site = root / "site"
-    return {p.relative_to(site): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
+    return built_copy
 
 
 def append(path: Path, text: str) -> None:
@@ -165,7 +158,7 @@ def pandoc_running(session: int) -> bool:
 # -- killed builds, two builds at once ------------------------------------------
 @pytest.mark.parametrize("stage", ["pandoc-process", "pandoc", "figures", "publish"])
 def test_killed_build_leaves_last_good_site(proj, stage, tmp_path, capsys):
-    before = snapshot(proj)
+    before = site_files(proj)
     append(proj / "content" / "02-second.md", "\nA sentence the killed build never published.\n")
     shutil.rmtree(proj / ".cache" / "figures")  # so that the figure stage draws
     if stage == "pandoc-process":  # no hook: kill while a real pandoc process runs
@@ -177,7 +170,7 @@ def test_killed_build_leaves_last_good_site(proj, stage, tmp_path, capsys):
         proc = start(proj, "-q", "build", env={"SITEGEN_PAUSE_AT": f"{stage}:{marker}"})
         wait_until(marker.exists, proc, what=f"the {stage} stage")
     kill(proc)
-    assert snapshot(proj) == before
+    assert site_files(proj) == before
     assert cli.main(["--root", str(proj), "-q", "build"]) == 0, capsys.readouterr().err
     assert "never published" in (proj / "site" / "index.html").read_text()
     assert not list(proj.glob(".site.staging-*")) and not (proj / "site.old").exists()
@@ -306,76 +299,6 @@ def test_serve_rebuilds_what_changed_and_reloads(project_root):
     finally:
         server.terminate()
         server.communicate(timeout=30)
-
-
-# -- bad input: one line naming file and line, site kept ----------------------------
-def bad_build(root: Path, capsys, *extra: str) -> str:
-    capsys.readouterr()
-    code = cli.main(["--root", str(root), "-q", *extra] if extra else ["--root", str(root), "-q", "build"])
-    err = capsys.readouterr().err
-    assert code == 1 and len(err.splitlines()) == 1 and "Traceback" not in err, err
-    return err
-
-
-def test_malformed_site_config(proj, capsys):
-    before = snapshot(proj)
-    (proj / "content" / "site.yml").write_text('title: "ok"\nauthors: [unclosed\n')
-    assert re.search(r"site\.yml:\d+: invalid YAML", bad_build(proj, capsys))
-    assert snapshot(proj) == before
-
-
-def test_undefined_variable_in_page_template(proj, capsys):
-    before = snapshot(proj)
-    tmpl = proj / "templates" / "article.html.j2"
-    lines = tmpl.read_text().splitlines(keepends=True)
-    at = next(i for i, ln in enumerate(lines) if "<body" in ln) + 1
-    tmpl.write_text("".join(lines[:at] + ["<p>{{ no_such_variable }}</p>\n"] + lines[at:]))
-    err = bad_build(proj, capsys)
-    assert f"article.html.j2:{at + 1}: undefined template variable" in err and "no_such_variable" in err
-    assert snapshot(proj) == before
-
-
-@pytest.mark.parametrize("case, write, expected", [
-    ("invalid UTF-8", ("content/03-bad.md", b"---\ntitle: Bad\n---\n\nA \xff byte.\n"),
-     r"03-bad\.md:5: not valid UTF-8"),
-    ("unknown experiment", ("content/03-bad.md", b'---\ntitle: Bad\n---\n\nx\n\n{{ result("nope", "x") }}\n'),
-     r"03-bad\.md:7: unknown experiment 'nope'"),
-    ("invalid notebook", ("content/notebooks/bad.ipynb", b'{"cells": [\n  {oops}\n'),
-     r"bad\.ipynb:2: invalid notebook"),
-])
-def test_bad_file(proj, capsys, case, write, expected):
-    before = snapshot(proj)
-    (proj / write[0]).parent.mkdir(parents=True, exist_ok=True)
-    (proj / write[0]).write_bytes(write[1])
-    assert re.search(expected, bad_build(proj, capsys))
-    assert snapshot(proj) == before
-
-
-def test_missing_data_set(proj, capsys, monkeypatch):
-    exp = CURVES.replace('"serve_exp"', '"data_exp"').replace(
-        "    ctx.facts.update", "    load_data('cifar10', 10, 10, 0, ctx)\n    ctx.facts.update").replace(
-        "from figures.experiments import", "from figures.experiments.common import load_data\nfrom figures.experiments import")
-    (proj / "figures" / "experiments").mkdir(parents=True)
-    (proj / "figures" / "experiments" / "data_exp.py").write_text(exp)
-    append(proj / "content" / "02-second.md", '\nPeak {{ result("data_exp", "peak") }}.\n')
-    monkeypatch.setenv("RESNET_DATA", str(proj / "no-such-cifar"))
-    before = snapshot(proj)
-    assert "no-such-cifar" in bad_build(proj, capsys)
-    assert snapshot(proj) == before and not (proj / "figures" / "results" / "data_exp").exists()
-
-
-def test_missing_pandoc(proj, capsys, monkeypatch):
-    from sitegen import pandoc
-
-    monkeypatch.setattr(pandoc, "pandoc_path", lambda: str(proj / "no-pandoc"))
-    append(proj / "content" / "02-second.md", "\nNeeds pandoc.\n")
-    before = snapshot(proj)
-    assert re.search(r"error: pandoc (cannot run|binary missing).*reinstall pypandoc_binary", bad_build(proj, capsys))
-    assert snapshot(proj) == before
-
-
-def test_unknown_experiment_on_the_command_line(proj, capsys):
-    assert "unknown experiment 'nope'" in bad_build(proj, capsys, "figures", "--force", "nope")
 
 
 # -- build.py check ------------------------------------------------------------------

@@ -11,15 +11,14 @@ Reading writes nothing but cache entries (sitegen.cache), runs pandoc only to re
 from __future__ import annotations
 
 from ..model import Chapter, Deck
-from ..modules import plot_names, use_project_modules
+from ..modules import plot_names
 from ..project import Project
 from . import chapters, slides
 
 
 def read(project: Project) -> tuple[list[Chapter], Deck | None]:
-    """The chapters in reading order and the talk (None without a slides file), with the
-    project's own experiments and plots on the search path."""
-    use_project_modules(project.root)
+    """The chapters in reading order and the talk (None without a slides file); the caller
+    puts the project's own experiments and plots on the search path (modules.project_modules)."""
     project.check_sources()
     chs = chapters.load_chapters(project)
     path = project.content / project.config.slides

@@ -227,13 +227,14 @@ def _commit(name: str, key: str, profile: str, log) -> None:
     entry = WeightStore(paths.WEIGHTS).manifest().get(file_name(name, key), {})
     seed = (entry.get("recipe") or {}).get("seed", 0)
     msg = f"Trained {name} seed {seed} ({profile}): {_cost(entry)}"
-    for attempt in range(5):  # another git command may hold the index lock for a moment
+    why = [""]
+    for attempt in range(10):  # another git command (a test, a helper) may hold the index lock a while
         add = subprocess.run(["git", "add", "--", *files], cwd=repo, capture_output=True, text=True)
-        done = add.returncode == 0 and subprocess.run(
-            ["git", "commit", "-q", "-m", msg, "--", *files], cwd=repo,
-            capture_output=True, text=True).returncode == 0
-        if done:
+        commit = add if add.returncode else subprocess.run(
+            ["git", "commit", "-q", "-m", msg, "--", *files], cwd=repo, capture_output=True, text=True)
+        if commit.returncode == 0:
             log(f"committed {Path(files[0]).name}")
             return
-        time.sleep(2 + 3 * attempt)
-    log(f"could not commit {Path(files[0]).name}: commit it by hand")
+        why = (commit.stderr or commit.stdout).strip().splitlines()[-1:] or [""]
+        time.sleep(2 + 3 * attempt)  # about 2.5 min in all
+    log(f"could not commit {Path(files[0]).name} ({why[0]}): commit it by hand")

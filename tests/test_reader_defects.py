@@ -226,3 +226,63 @@ def test_gradient_flow_legend_covers_no_data(stored):
         for line in ax.get_lines():
             pts = ax.transData.transform(line.get_xydata())
             assert not any(box.contains(x, y) for x, y in pts), line.get_label()
+
+
+LEGEND = """async (spec) => {
+  const div = document.createElement('div'); div.style.width = '800px'; document.body.append(div);
+  await vegaEmbed(div, spec, {actions: false, renderer: 'svg'});
+  const out = {};
+  for (const g of div.querySelectorAll('.role-legend')) {
+    const title = g.querySelector('.role-legend-title text').textContent;
+    out[title] = [...g.querySelectorAll('.role-legend-symbol path')].map(p => {
+      const c = getComputedStyle(p);
+      return {dash: p.getAttribute('stroke-dasharray') || '', stroke: p.getAttribute('stroke') || 'none',
+              strokeOpacity: +(p.getAttribute('stroke-opacity') ?? 1), fillOpacity: +(p.getAttribute('fill-opacity') ?? 1),
+              opacity: +(p.getAttribute('opacity') ?? 1), fill: p.getAttribute('fill') || 'none'};
+    });
+  }
+  div.remove();
+  return out;
+}"""
+
+
+def _legends(chromium, spec) -> dict:
+    """{legend title: its symbols' drawn attributes}, the chart drawn by the vendored Vega."""
+    page = chromium.new_page()
+    page.set_content("<!doctype html><html><body></body></html>")
+    for f in ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js"):
+        page.add_script_tag(path=str(REPO / "templates" / "static" / "vendor" / f))
+    try:
+        return page.evaluate(LEGEND, spec)
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("plot, experiment", [("depth_sweep_curves", "depth_sweep"), ("layer_responses", "layer_responses")])
+def test_legends_draw_what_the_lines_show(chromium, stored, plot, experiment):
+    """4 and 7, as drawn by Vega in Chromium, not only as specified: the 'layers' legend draws
+    one visible dash per depth, each different, and the network swatches are opaque (a line
+    with point=true drew empty dots there, and the seed band's 15 % faded the swatches)."""
+    import importlib
+
+    spec = importlib.import_module(f"figures.plots.{plot}").chart(stored(experiment))
+    legends = _legends(chromium, spec)
+    layers, networks = legends["layers"], legends["network"]
+    assert len(layers) == len({r["depth"] for r in spec["data"]["values"]}) >= 2
+    assert len({s["dash"] for s in layers}) == len(layers), layers  # each depth its own dash
+    # drawn in grey, at most as light as the lightest line (Figure 1 shades depths from 0.45)
+    assert all(s["stroke"] not in ("none", "transparent") and s["strokeOpacity"] * s["opacity"] >= 0.45
+               for s in layers), layers
+    assert len(networks) == 2 and all(s["fillOpacity"] == 1 and s["opacity"] == 1 for s in networks), networks
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("plot, experiment", [("lesion", "lesion"), ("gradient_flow_training", "gradient_flow")])
+def test_network_swatches_are_opaque_beside_a_seed_band(chromium, stored, plot, experiment):
+    """The seed band (15-18 % opaque) must not fade the network legend's swatches."""
+    import importlib
+
+    spec = importlib.import_module(f"figures.plots.{plot}").chart(stored(experiment))
+    networks = _legends(chromium, spec)["network"]
+    assert len(networks) == 2 and all(s["fillOpacity"] == 1 and s["opacity"] == 1 for s in networks), networks

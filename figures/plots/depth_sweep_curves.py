@@ -89,6 +89,14 @@ def chart(result):
                           "split": "training" if split == "train" else "test", "error": v,
                           "lo": a, "hi": b}
                          for e, v, a, b in zip(c["epoch"], mean, lo, hi) if v is not None and v == v]
+    y = {"field": "error", "type": "quantitative", "title": "error", "axis": {"format": ".0%"}}
+    # deeper is darker; the dashes' legend says the depth, so the shade has none of its own
+    shade = {"field": "depth", "type": "ordinal", "scale": {"range": [0.45, 1]}, "legend": None}
+    tooltip = [{"field": "net", "title": "network"}, {"field": "epoch"},
+               {"field": "split", "title": "error on"},
+               {"field": "error", "title": "error (mean)", "format": ".1%"},
+               {"field": "lo", "title": "lowest seed", "format": ".1%"},
+               {"field": "hi", "title": "highest seed", "format": ".1%"}]
     return vega_spec(
         rows,
         params=[
@@ -106,28 +114,25 @@ def chart(result):
                               "(datum.network == 'residual' && show_residual))"}],
         encoding={
             "x": {"field": "epoch", "type": "quantitative", "title": "epoch", "axis": {"tickMinStep": 1}},
-            "color": {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]}},
+            # the legend's swatches opaque, not the seed band's 15 %
+            "color": {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]},
+                      "legend": {"symbolOpacity": 1}},
             "detail": {"field": "net"},
         },
         layer=[
             # lowest to highest seed (where there is one seed, lo = hi: no band)
             {"mark": {"type": "area", "opacity": 0.15},
              "encoding": {"y": {"field": "lo", "type": "quantitative"}, "y2": {"field": "hi"}}},
-            # each depth its own dash as well as its shade: the residual curves lie close together
-            {"mark": {"type": "line", "point": {"size": 18}},
-             "encoding": {
-                 "y": {"field": "error", "type": "quantitative", "title": "error", "axis": {"format": ".0%"}},
-                 "opacity": {"field": "depth", "type": "ordinal", "scale": {"range": [0.45, 1]},
-                             "title": "layers"},
-                 "strokeDash": {"field": "depth", "type": "ordinal", "title": "layers",
-                                "scale": {"domain": depths, "range": DASHES[-len(depths):]},
-                                "legend": {"symbolType": "stroke", "symbolSize": 400, "symbolStrokeWidth": 2,
-                                           "symbolStrokeColor": "#8a8a8a", "symbolOpacity": 1}},
-                 "tooltip": [{"field": "net", "title": "network"}, {"field": "epoch"},
-                             {"field": "split", "title": "error on"},
-                             {"field": "error", "title": "error (mean)", "format": ".1%"},
-                             {"field": "lo", "title": "lowest seed", "format": ".1%"},
-                             {"field": "hi", "title": "highest seed", "format": ".1%"}]}},
+            # each depth its own dash as well as its shade: the residual curves lie close together.
+            # The dots are a layer of their own: a line with point=true makes the legend draw
+            # (unfilled, invisible) points instead of the dashes
+            {"mark": "line", "encoding": {"y": y, "opacity": shade, "tooltip": tooltip, "strokeDash": {
+                "field": "depth", "type": "ordinal", "title": "layers",
+                "scale": {"domain": depths, "range": DASHES[-len(depths):]},
+                "legend": {"symbolType": "stroke", "symbolSize": 400, "symbolStrokeWidth": 2,
+                           "symbolStrokeColor": "#8a8a8a", "symbolOpacity": 1}}}},
+            {"mark": {"type": "point", "size": 18, "filled": True},
+             "encoding": {"y": y, "opacity": shade, "tooltip": tooltip}},
         ],
         height=300,
     )

@@ -92,7 +92,9 @@ def chart(result):
         encoding={
             "x": {"field": "layer", "type": "quantitative", "title": "layer (input → output)",
                   "axis": {"tickMinStep": 1, "format": "d"}},
-            "color": {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]}},
+            # the legend's swatches opaque, not the seed band's 15 %
+            "color": {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]},
+                      "legend": {"symbolOpacity": 1}},
         },
         layer=[
             {"mark": {"type": "area", "opacity": 0.15},  # lowest to highest seed

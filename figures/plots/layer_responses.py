@@ -71,6 +71,14 @@ def chart(result):
         ranks = {i: r + 1 for r, (i, *_) in enumerate(sorted(values, key=lambda t: -t[1]))}
         rows += [{"network": kind, "depth": depth, "net": net_label(name), "layer": i, "rank": ranks[i],
                   "std": v, "lo": a, "hi": z} for i, v, a, z in values]
+    y = {"field": "std", "type": "quantitative", "title": "std of the response"}
+    dash = {"field": "depth", "type": "ordinal", "title": "layers",
+            "legend": {"symbolType": "stroke", "symbolSize": 400, "symbolStrokeWidth": 2,
+                       "symbolStrokeColor": "#8a8a8a", "symbolOpacity": 1}}
+    tooltip = [{"field": "net", "title": "network"}, {"field": "layer"}, {"field": "rank"},
+               {"field": "std", "title": "std (mean)", "format": ".3f"},
+               {"field": "lo", "title": "lowest seed", "format": ".3f"},
+               {"field": "hi", "title": "highest seed", "format": ".3f"}]
     return vega_spec(
         rows,
         params=[{"name": "order", "value": "layer",
@@ -80,24 +88,19 @@ def chart(result):
         encoding={
             "x": {"field": "x", "type": "quantitative", "title": "layer index (or rank when sorted)",
                   "axis": {"tickMinStep": 1, "format": "d"}},
-            "color": {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]}},
+            # the legend's swatches opaque, not the seed band's 15 %
+            "color": {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]},
+                      "legend": {"symbolOpacity": 1}},
             "detail": {"field": "net"},
         },
         layer=[
             {"mark": {"type": "area", "opacity": 0.15},  # lowest to highest seed, in layer order
              "transform": [{"filter": "order == 'layer'"}],
              "encoding": {"y": {"field": "lo", "type": "quantitative"}, "y2": {"field": "hi"}}},
-            {"mark": {"type": "line", "point": {"size": 12}},
-             "encoding": {
-                 "y": {"field": "std", "type": "quantitative", "title": "std of the response"},
-                 # the legend draws each depth's dash, as the lines are drawn (not the points' dots)
-                 "strokeDash": {"field": "depth", "type": "ordinal", "title": "layers",
-                                "legend": {"symbolType": "stroke", "symbolSize": 400, "symbolStrokeWidth": 2,
-                                           "symbolStrokeColor": "#8a8a8a", "symbolOpacity": 1}},
-                 "tooltip": [{"field": "net", "title": "network"}, {"field": "layer"}, {"field": "rank"},
-                             {"field": "std", "title": "std (mean)", "format": ".3f"},
-                             {"field": "lo", "title": "lowest seed", "format": ".3f"},
-                             {"field": "hi", "title": "highest seed", "format": ".3f"}]}},
+            # the lines carry the dashes and the legend draws them; a line with point=true would
+            # make the legend draw (unfilled, invisible) points instead, so the dots are a layer
+            {"mark": "line", "encoding": {"y": y, "strokeDash": dash, "tooltip": tooltip}},
+            {"mark": {"type": "point", "size": 12, "filled": True}, "encoding": {"y": y, "tooltip": tooltip}},
         ],
         height=260,
     )

@@ -136,7 +136,9 @@ def chart(result):
                                  "added": m["mean_increase"], "least": m["min_increase"],
                                  "most": m["max_increase"]})
     rows += [{"segment": True, **seg} for seg in segments]
-    colour = {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]}}
+    # the legend's swatches opaque, not the seed band's
+    colour = {"field": "network", "type": "nominal", "scale": {"domain": ["plain", "residual"]},
+              "legend": {"symbolOpacity": 1}}
     x = {"field": "block", "type": "quantitative", "title": "deleted block (input → output)",
          "axis": {"tickMinStep": 1, "format": "d"}}
     y = {"field": "error", "type": "quantitative", "title": "test error", "axis": {"format": ".0%"},

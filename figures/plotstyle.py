@@ -24,15 +24,17 @@ class Theme:
     fg: str          # text and axes
     muted: str       # grid, secondary text
     bg: str          # figure background ("none" = page shows through)
+    page: str        # the page's background (article.css --bg) behind a legend's text; light's is
+                     # #fefefe, not #ffffff, so that the dark recolouring swaps only what uses it
     plain: str       # series colour for plain (no shortcut) networks
     residual: str    # series colour for residual networks
     accent: tuple    # further series colours
 
 
-LIGHT = Theme("light", fg="#222222", muted="#8a8a8a", bg="none",
+LIGHT = Theme("light", fg="#222222", muted="#8a8a8a", bg="none", page="#fefefe",
               plain="#c0392b", residual="#1f5fa8",
               accent=("#2a9d8f", "#8e44ad", "#d68910", "#555555", "#16a085"))
-DARK = Theme("dark", fg="#e6e6e6", muted="#8f8f8f", bg="none",
+DARK = Theme("dark", fg="#e6e6e6", muted="#8f8f8f", bg="none", page="#15171b",
              plain="#ff7b6b", residual="#7fb2ff",
              accent=("#5fd3c4", "#c39bd3", "#f5b041", "#bbbbbb", "#48c9b0"))
 THEMES = {"light": LIGHT, "dark": DARK}
@@ -40,7 +42,7 @@ THEMES = {"light": LIGHT, "dark": DARK}
 
 def palette(theme: Theme) -> tuple[str, ...]:
     """Every colour a theme gives the plots, in the same order for every theme."""
-    return (theme.fg, theme.muted, theme.plain, theme.residual, *theme.accent)
+    return (theme.fg, theme.muted, theme.plain, theme.residual, *theme.accent, theme.page)
 
 
 def recolour(svg: bytes, source: Theme, target: Theme) -> bytes:
@@ -107,9 +109,15 @@ def svg_bytes(fig) -> bytes:
 
 
 def legend(ax, theme: Theme, **kw):
+    """A legend in the theme's colours. It is made outside figure()'s rc_context, so its frame
+    would be matplotlib's default (white, 80 %): in dark mode light text on a light box."""
     leg = ax.legend(**kw)
     for text in leg.get_texts():
         text.set_color(theme.fg)
+    if leg.get_title().get_text():
+        leg.get_title().set_color(theme.fg)
+    leg.get_frame().set_facecolor(theme.page)
+    leg.get_frame().set_edgecolor("none")
     return leg
 
 

@@ -286,3 +286,17 @@ def test_network_swatches_are_opaque_beside_a_seed_band(chromium, stored, plot, 
     spec = importlib.import_module(f"figures.plots.{plot}").chart(stored(experiment))
     networks = _legends(chromium, spec)["network"]
     assert len(networks) == 2 and all(s["fillOpacity"] == 1 and s["opacity"] == 1 for s in networks), networks
+
+
+def test_static_legends_sit_on_the_page_colour_in_both_themes(stored):
+    """Seen at 360 px dark: Figure 13's printed legend was light text on matplotlib's white box.
+    The dark SVG is the light one recoloured (sitegen.render.figures), so both ways are checked."""
+    from figures.plots import lesion_live
+    from figures.plotstyle import DARK, LIGHT, recolour, svg_bytes
+
+    light = svg_bytes(lesion_live.draw(stored("lesion_live"), LIGHT))
+    for theme, svg in ((LIGHT, light), (DARK, recolour(light, LIGHT, DARK)),
+                       (DARK, svg_bytes(lesion_live.draw(stored("lesion_live"), DARK)))):
+        box = re.search(r'<g id="legend_1">\s*<g id="patch_\d+">\s*<path d="[^"]*"\s*style="([^"]*)"', svg.decode())
+        assert box, "no legend frame found"
+        assert f"fill: {theme.page}" in box.group(1), (theme.name, box.group(1))

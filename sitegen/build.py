@@ -100,34 +100,37 @@ def render(project: Project, store, chapters, deck, report: BuildReport, log) ->
 
     view = ResultsView(store, project.config.profile)
     timed = _Timer(report)
-    with timed("jinja"):
-        render_chapters.jinja(chapters, view, set(plot_names()), project)
-    # the article's figures and the talk's, drawn together: forked before any thread starts
-    article_figures = sorted({f for ch in chapters for f in ch.used_figures})
-    names = sorted({*article_figures, *(deck.figures if deck else ())})
-    t0 = time.perf_counter()
-    with Drawing(names, {n: view.load(plot_experiment(n)) for n in names}, project.cache) as drawing, \
-            ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        entries = pool.submit(load_entries, project.bibliography, project.cache)
-        t_pandoc, done = time.perf_counter(), []
-        rendered = render_chapters.start_pandoc(chapters, project, pool, done)
-        figures = drawing.finish()  # matplotlib here and in forked workers, pandoc in its processes
-        report.timings["figures"] = round(time.perf_counter() - t0, 3)
-        report.figures_drawn = list(drawing.misses)
-        if drawing.misses:
-            pause_point("figures")
-        hits = [f.result() for f in rendered]
-        report.timings["pandoc"] = round(max(done, default=t_pandoc) - t_pandoc, 3)  # beside the figures
-        report.chapters_cached = sum(hits)
-        report.chapters_rendered = len(hits) - sum(hits)
-        if report.chapters_rendered:
-            pause_point("pandoc")
-        with timed("bibliography"):
-            refs = references(chapters, project.bibliography, project.csl, entries.result(), project.cache,
-                              project.content / "site.yml")
-    with timed("media"):  # the slides deck and video, the companion notebooks
-        media = video.media(project, deck, figures, log).update(notebooks.media(project, log))
-        media.context["slide_links"] = [{"attrs": s.attrs, "figures": list(s.figures), "line": s.line} for s in deck.slides] if deck else []
+    # the companion notebooks not cached run in a forked process meanwhile: forked before any thread
+    with notebooks.start(project, log) as notebook_work:
+        with timed("jinja"):
+            render_chapters.jinja(chapters, view, set(plot_names()), project)
+        # the article's figures and the talk's, drawn together: forked before any thread starts
+        article_figures = sorted({f for ch in chapters for f in ch.used_figures})
+        names = sorted({*article_figures, *(deck.figures if deck else ())})
+        t0 = time.perf_counter()
+        with Drawing(names, {n: view.load(plot_experiment(n)) for n in names}, project.cache) as drawing, \
+                ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+            entries = pool.submit(load_entries, project.bibliography, project.cache)
+            t_pandoc, done = time.perf_counter(), []
+            rendered = render_chapters.start_pandoc(chapters, project, pool, done)
+            figures = drawing.finish()  # matplotlib here and in forked workers, pandoc in its processes
+            report.timings["figures"] = round(time.perf_counter() - t0, 3)
+            report.figures_drawn = list(drawing.misses)
+            if drawing.misses:
+                pause_point("figures")
+            hits = [f.result() for f in rendered]
+            report.timings["pandoc"] = round(max(done, default=t_pandoc) - t_pandoc, 3)  # beside the figures
+            report.chapters_cached = sum(hits)
+            report.chapters_rendered = len(hits) - sum(hits)
+            if report.chapters_rendered:
+                pause_point("pandoc")
+            with timed("bibliography"):
+                refs = references(chapters, project.bibliography, project.csl, entries.result(), project.cache,
+                                  project.content / "site.yml")
+        with timed("media"):  # the slides deck and video, the companion notebooks
+            notebook_work.finish()
+            media = video.media(project, deck, figures, log).update(notebooks.media(project, log))
+            media.context["slide_links"] = [{"attrs": s.attrs, "figures": list(s.figures), "line": s.line} for s in deck.slides] if deck else []
     with timed("page"):
         return page.render_site(project, store, chapters, refs, {n: figures[n] for n in article_figures}, media)
 

@@ -183,3 +183,62 @@ def test_a_notebook_page_is_converted_once(tmp_path, monkeypatch):
     nbformat.write(tiny_notebook("x = 2"), str(path))  # another notebook: converted
     with pytest.raises(pytest.fail.Exception, match="converted again"):
         notebooks.rendered(read(path), path, tmp_path / ".cache")
+
+
+@pytest.fixture(scope="module")
+def companion_built(tmp_path_factory) -> Path:
+    root = make_project(tmp_path_factory.mktemp("companion") / "proj")
+    (root / "content" / "notebooks").mkdir()
+    nbformat.write(tiny_notebook("print('sum', 1 + 1)"), str(root / "content" / "notebooks" / "tiny.ipynb"))
+    build(load_project(root), progress=False, log=lambda m: None)
+    return root
+
+
+@pytest.fixture
+def companion_project(companion_built, tmp_path) -> Path:
+    """A private copy of a built project with one companion notebook (executed and cached)."""
+    shutil.copytree(companion_built, tmp_path / "proj", symlinks=True)
+    return tmp_path / "proj"
+
+
+def test_a_build_with_its_notebooks_cached_loads_no_jupyter_package(companion_project):
+    chapter = companion_project / "content" / "02-second.md"
+    chapter.write_text(chapter.read_text() + "\nOne more sentence.\n")
+    code = ("import sys; from sitegen.build import build; from sitegen.project import load_project; "
+            f"build(load_project({str(companion_project)!r}), progress=False, log=print); "
+            "print(sorted(m for m in ('nbformat', 'nbclient', 'nbconvert') if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1] == "[]" and "executing notebook" not in run.stdout
+    assert "sum 2" in (companion_project / "site" / "notebooks" / "tiny.html").read_text()
+
+
+def test_a_notebook_saved_with_other_metadata_is_checked_but_not_run_again(companion_project):
+    path = companion_project / "content" / "notebooks" / "tiny.ipynb"
+    doc = json.loads(path.read_text())
+    doc["metadata"]["authors"] = [{"name": "Ada"}]  # the same cells: nothing to run
+    path.write_text(json.dumps(doc))
+    log: list[str] = []
+    build(load_project(companion_project), progress=False, log=log.append)
+    assert not any("executing notebook" in m for m in log)
+    assert (companion_project / "site" / "notebooks" / "tiny.ipynb").read_bytes() == path.read_bytes()
+    doc["metadata"]["kernelspec"] = "python3"  # no longer nbformat: the same cells, still an error
+    path.write_text(json.dumps(doc))
+    with pytest.raises(BuildError, match="invalid notebook"):
+        build(load_project(companion_project), progress=False, log=log.append)
+
+
+def test_a_notebook_not_cached_runs_in_a_forked_process(companion_project):
+    path = companion_project / "content" / "notebooks" / "tiny.ipynb"
+    nbformat.write(tiny_notebook("print('sum', 2 + 2)"), str(path))
+    # a fresh process, as `build.py build` is (a thread left by an earlier test would keep it from forking)
+    code = ("from sitegen.project import load_project; from sitegen.render import notebooks; "
+            f"project = load_project({str(companion_project)!r}); log = []\n"
+            "with notebooks.start(project, log.append) as work:\n"
+            "    print(len(work.children), len(work.own), log); work.finish()\n"
+            "media = notebooks.media(project, log.append)\n"
+            "print(len(log), 'sum 4' in media.files['notebooks/tiny.html'].decode())")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    # one worker has it, this process none; media() then finds it cached: no second run
+    assert run.stdout.splitlines() == ["1 0 ['executing notebook tiny.ipynb (quick mode)']", "1 True"]

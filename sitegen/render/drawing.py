@@ -6,6 +6,9 @@ imported matplotlib and the plot modules already (a fork costs no imports).
     ...                           # the build goes on (pandoc in threads)
     outputs = workers.finish()    # the build's own share, then the workers'
 
+With own_share=False every job goes to a forked worker, and the build only waits for
+them in finish() (the companion notebooks: work in the background).
+
 Forking a process that runs threads may deadlock its child, so with threads
 running (the preview server) everything is done in this process, one by one.
 A worker must not outlive its build (a build killed with -9 would leave it
@@ -29,15 +32,17 @@ J = TypeVar("J")
 
 
 class Workers(Generic[J]):
-    def __init__(self, jobs: list[J], work: Callable[[J], Any], processes: int | None = None):
+    def __init__(self, jobs: list[J], work: Callable[[J], Any], processes: int | None = None,
+                 own_share: bool = True):
         self.jobs, self.work = jobs, work
-        n = min(len(jobs), processes or _cpus())
-        if n < 2 or threading.active_count() > 1 or not hasattr(os, "fork"):
-            n = 1
-        self.shares = [list(range(i, len(jobs), n)) for i in range(n)]
+        n = max(1, min(len(jobs), processes or _cpus()))
+        if threading.active_count() > 1 or not hasattr(os, "fork"):
+            n, own_share = 1, True
+        self.shares = [list(range(i, len(jobs), n)) for i in range(n)] if jobs else []
+        self.own = self.shares[0] if own_share and self.shares else []  # done by this process, in finish()
         self.children: list[tuple[int, int, list[int]]] = []  # (pid, read end of its pipe, its jobs)
         parent = os.getpid()
-        for share in self.shares[1:]:
+        for share in self.shares[1 if own_share else 0:]:
             read, write = os.pipe()
             pid = os.fork()
             if pid == 0:  # the worker
@@ -51,7 +56,7 @@ class Workers(Generic[J]):
         out: list[Any] = [None] * len(self.jobs)
         failures: list[tuple[int, BaseException]] = []
         try:
-            for i in self.shares[0] if self.shares else []:
+            for i in self.own:
                 try:
                     out[i] = self.work(self.jobs[i])
                 except Exception as e:  # a worker's error may come first in job order: hear them out
@@ -64,19 +69,25 @@ class Workers(Generic[J]):
                 self.children.pop(0)
                 os.close(read)
                 os.waitpid(pid, 0)
-                kind, at, value = pickle.loads(data) if data else ("bug", 0, "a figure worker died without a word")
+                kind, at, value = pickle.loads(data) if data else ("bug", 0, "a build worker died without a word")
                 if kind == "ok":
                     for i, made in zip(share, value):
                         out[i] = made
                 elif kind == "author":
                     failures.append((share[at], BuildError(*value)))
                 else:
-                    failures.append((share[at], RuntimeError(f"a figure worker failed:\n{value}")))
+                    failures.append((share[at], RuntimeError(f"a build worker failed:\n{value}")))
         finally:  # interrupted: no worker outlives this call
             self.close()
         if failures:
             raise min(failures, key=lambda f: f[0])[1]
         return out
+
+    def __enter__(self) -> Workers[J]:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def close(self) -> None:
         """Stop the workers still running (the build failed before it needed them)."""
@@ -94,8 +105,9 @@ def _kill(pid: int) -> None:
         pass
 
 
-def start(jobs: list[J], work: Callable[[J], Any], processes: int | None = None) -> Workers[J]:
-    return Workers(jobs, work, processes)
+def start(jobs: list[J], work: Callable[[J], Any], processes: int | None = None,
+          own_share: bool = True) -> Workers[J]:
+    return Workers(jobs, work, processes, own_share)
 
 
 def _cpus() -> int:

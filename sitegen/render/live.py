@@ -12,8 +12,6 @@ from __future__ import annotations
 import base64
 import json
 
-import numpy as np
-
 from figures.names import net_label as label  # resnet20 -> ResNet-20, plain20 -> plain-20
 
 NAME = "lesion_live"
@@ -24,6 +22,8 @@ PATH = f"figures/{NAME}.data.js"
 
 def data_js(result) -> bytes:
     """The script: one call of window.lesionLiveData with everything the figure runs."""
+    import numpy as np  # here: a page without the figure loads no numpy
+
     d, a, m = result.data, result.arrays, result.metrics
     b64 = lambda arr: base64.b64encode(np.ascontiguousarray(arr).tobytes()).decode("ascii")  # noqa: E731
     doc = {

@@ -43,24 +43,32 @@ def recipes(profile: str) -> dict[int, dict]:
     return {seed: {**RECIPES[profile], "seed": seed} for seed in SEEDS.get(profile, [0])}
 
 
-def network_states(profile: str, store: WeightStore | None = None, root: Path = REPO) -> list[NetworkState]:
+def network_states(profile: str, store: WeightStore | None = None, root: Path = REPO,
+                   precision: str | None = None) -> list[NetworkState]:
     """Every network of `profile` and seed, in campaign order (network by network, each
-    one's seeds together), with what it cost or will cost."""
+    one's seeds together), with what it cost or will cost at `precision` (this machine's)."""
     store = store or profile_store(profile, root)
     manifest = store.manifest()
     by_name: dict[str, list[dict]] = {}
     for entry in manifest.values():
         by_name.setdefault(entry["name"], []).append(entry)
-    rates = _images_per_second(manifest)
+    precision = precision or _precision_here()
+    rates = _images_per_second(manifest, precision)
     out = []
     for name in NETWORKS[profile]:
         for seed, recipe in recipes(profile).items():
-            out.append(_state(name, seed, recipe, store, manifest, by_name, rates))
+            out.append(_state(name, seed, recipe, store, manifest, by_name, rates, precision))
     return out
 
 
+def _precision_here() -> str:
+    from figures.train import default_device, precision
+
+    return precision(default_device())
+
+
 def _state(name: str, seed: int, recipe_dict: dict, store: WeightStore, manifest: dict,
-           by_name: dict, rates: dict) -> NetworkState:
+           by_name: dict, rates: dict, precision: str) -> NetworkState:
     from figures.config import from_dict
     from figures.networks import Recipe
 
@@ -76,7 +84,7 @@ def _state(name: str, seed: int, recipe_dict: dict, store: WeightStore, manifest
     partial = (store.root / "partial" / fname.replace(".pt", ".ckpt")).exists()
     same_recipe = [e for e in by_name.get(name, []) if e.get("recipe") == _recipe_dict(recipe)]
     state = "partial" if partial else ("stale" if same_recipe else "missing")
-    guess = f"~{estimate / 60:.0f} min at {rate:.0f} img/s" if rate else "no measured speed yet"
+    guess = f"~{estimate / 60:.0f} min at {rate:.0f} img/s {precision}" if rate else "no measured speed yet"
     return NetworkState(name, seed, key, state, guess, estimate)
 
 
@@ -96,24 +104,39 @@ def _cost(entry: dict) -> str:
             + (f", test error {100 * err:.1f}%" if err is not None else ""))
 
 
-def _images_per_second(manifest: dict) -> dict[str, float]:
-    """Measured training speed by network and by family (the slowest seen), for estimates:
-    a 56-layer net of a family is estimated from the family's depth-scaled speed."""
-    rates: dict[str, float] = {}
-    for e in manifest.values():
+def _images_per_second(manifest: dict, precision: str | None = None) -> dict[str, float]:
+    """Training speed by network and family for estimates, as measured at `precision`. A
+    speed seen only at the other precision (bf16 is ~5x fp32 on a CPU with native bf16) is
+    scaled by the ratio of the families measured at both, else taken as it is."""
+    same = [e for e in manifest.values() if precision is None or e.get("precision") == [precision]]
+    other = [e for e in manifest.values() if e not in same]
+    here, there = _rates(same), _rates(other)
+    both = [here[f] / there[f] for f in here.keys() & there.keys() if not net_names.depth(f)]
+    scale = _median(both) if both else 1.0
+    return {**{n: r * scale for n, r in there.items()}, **here}
+
+
+def _rates(entries: list[dict]) -> dict[str, float]:
+    """The median measured speed of each network, and of each family per layer (speeds
+    vary with the machine's load): a 56-layer net of a family is estimated from the
+    family's depth-scaled speed."""
+    seen: dict[str, list[float]] = {}
+    for e in entries:
         ips = float(e.get("images_per_second") or 0)
         if ips:  # any batch size: a rough guess beats none
-            rates[e["name"]] = min(rates.get(e["name"], ips), ips)
-    for name, ips in list(rates.items()):
-        depth = net_names.depth(name)
-        if depth:  # per-layer cost roughly constant: speed scales as 1/depth
-            fam = net_names.family(name)
-            rates[fam] = min(rates.get(fam, ips * depth), ips * depth)
+            seen.setdefault(e["name"], []).append(ips)
+            if net_names.depth(e["name"]):  # per-layer cost roughly constant: speed ~ 1/depth
+                seen.setdefault(net_names.family(e["name"]), []).append(ips * net_names.depth(e["name"]))
+    rates = {name: _median(v) for name, v in seen.items()}
     for name in list(NETWORKS.get("cifar10-10ep", [])) + list(NETWORKS.get("paper", [])):
         if name not in rates and net_names.family(name) in rates:
-            depth = net_names.depth(name) or 1
-            rates[name] = rates[net_names.family(name)] / depth
+            rates[name] = rates[net_names.family(name)] / (net_names.depth(name) or 1)
     return rates
+
+
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
 
 
 def report(profile: str, store: WeightStore | None = None, root: Path = REPO) -> str:

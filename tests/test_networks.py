@@ -210,6 +210,24 @@ def test_campaign_plan_tells_trained_missing_and_partial(tmp_path, monkeypatch):
     assert campaign.network_states("cifar10-10ep", store)[0].state == "stale"
 
 
+def test_campaign_estimates_at_this_machines_precision():
+    """Speeds measured in bf16 (native on some CPUs, ~5x fp32) do not estimate an fp32
+    machine as they are: they are scaled by what the families trained at both show."""
+    def entry(name, ips, prec):
+        return {"name": name, "images_per_second": ips, "precision": [prec]}
+
+    manifest = {"a": entry("resnet20", 200.0, "fp32"), "b": entry("resnet32", 700.0, "bf16"),
+                "c": entry("plain32", 800.0, "bf16"), "d": entry("resnet56", 90.0, "fp32")}
+    fp32 = campaign._images_per_second(manifest, "fp32")
+    scale = ((200 * 20 + 90 * 56) / 2) / (700 * 32)  # the resnet family's fp32 over its bf16
+    assert fp32["resnet20"] == 200.0 and fp32["resnet32"] == pytest.approx(700 * scale)
+    assert fp32["plain32"] == pytest.approx(800 * scale)  # seen only in bf16: scaled
+    bf16 = campaign._images_per_second(manifest, "bf16")
+    assert bf16["plain32"] == 800.0 and bf16["plain20"] == pytest.approx(800 * 32 / 20)
+    assert bf16["resnet20"] == pytest.approx(700 * 32 / 20)  # its family at this precision first
+    assert campaign._images_per_second(manifest)["resnet32"] == 700.0  # no precision: as measured
+
+
 def test_bf16_cpu_path_follows_fp32(monkeypatch):
     """bf16 autocast (as on an AMX or AVX512-BF16 CPU) against fp32, same seed and batches.
 

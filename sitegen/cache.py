@@ -25,7 +25,7 @@ from figures.paths import atomic_write as write_atomic  # noqa: F401  (the one a
 
 # every kind of build cache, for `build.py clean` (never .cache/runs or .cache/models:
 # an interrupted run's checkpoints and the trained networks are hours of work)
-KINDS = ("registry", "pandoc", "jinja", "chapters", "bibliography", "figures", "diagrams", "page",
+KINDS = ("registry", "pandoc", "jinja", "chapters", "bibliography", "figures", "diagrams", "charts", "page",
          "templates", "video", "notebooks")
 STAMP = "last-build.json"
 

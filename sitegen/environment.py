@@ -20,7 +20,7 @@ VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 # the import name of each of pyproject.toml's dependencies (tests/test_readme.py holds them in step)
 IMPORTS = ("torch", "numpy", "matplotlib", "PIL", "pypandoc", "jinja2", "filelock", "yaml", "tqdm",
            "watchdog", "html5lib", "nbformat", "nbconvert", "nbclient", "ipykernel", "imageio_ffmpeg",
-           "typst", "submitit")
+           "typst", "submitit", "vl_convert")
 REEXEC_ENV = "RESNET_EXPLAINER_REEXEC"  # set in the re-executed process: never twice
 
 

@@ -118,7 +118,7 @@ class RenderedFigure:
     alt: str
     provenance: dict
     result_key: str
-    ext: str = "svg"     # an author's own figure may be a PNG (sitegen.render.images); "": a chart alone
+    ext: str = "svg"     # an author's own figure may be a PNG (sitegen.render.images)
     size: str = ""       # a width the author gave the figure (`width=60%`), a checked CSS length
 
 

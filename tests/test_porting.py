@@ -100,11 +100,15 @@ def test_a_quarto_article_ports_with_nothing_lost(built_copy, capsys):
     assert figures == {"depth": "2", "chart": "3"}, figures
     assert re.search(r'<div class="figure-media sized" style="max-width: 60%">', page)
     assert re.search(r'href="#eq-error">Equation \d+</a>', page) and re.search(r'href="#tbl-errors">Table \d+</a>', page)
-    # the chart: its spec published, the alt text standing in until the script renders it
-    assert 'data-spec="figures/chart.vl.json"' in page and '<p class="chart-fallback">Test error falls' in page
+    # the chart: its spec published, and drawn by the build (light and dark) for print, no-JS and feeds
+    assert 'data-spec="figures/chart.vl.json"' in page and '<script type="application/json" class="vega-spec">' in page
     spec = json.loads((built_copy / "site" / "figures" / "chart.vl.json").read_text())
     assert spec["data"] == SPEC["data"] and spec["description"].startswith("Test error falls")
-    assert not (built_copy / "site" / "figures" / "chart.svg").exists()
+    static = re.search(r'<figure class="figure l-body" id="fig-chart".*?<img src="figures/chart.svg" '
+                       r'alt="Test error falls[^"]*" width="(\d+)" height="(\d+)"', page)
+    svgs = {t: (built_copy / "site" / "figures" / f"chart{t}.svg").read_text() for t in ("", "-dark")}
+    assert static and re.search(rf'<svg [^>]*width="{static[1]}" height="{static[2]}"', svgs[""]), static
+    assert 'srcset="figures/chart-dark.svg"' in page and svgs[""] != svgs["-dark"]
     # a citation in the text names the authors; in brackets it stays a number
     assert re.search(r'<span class="citation narrative" data-cites="he2016deep">He et al\. '
                      r'\[<a href="#ref-he2016deep" data-ref="he2016deep">1</a>\]</span> proposed', page)

@@ -183,7 +183,12 @@ def _svg_size(svg: bytes) -> tuple[int, int] | None:
     """The SVG's intrinsic size in CSS px, so the page reserves its box before it loads."""
     if svg[:8] == b"\x89PNG\r\n\x1a\n":  # a PNG: width and height from its IHDR chunk
         return int.from_bytes(svg[16:20], "big"), int.from_bytes(svg[20:24], "big")
-    m = re.search(rb'<svg[^>]*?viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', svg[:2000])
+    head = re.search(rb"<svg[^>]*>", svg[:2000])
+    head = head.group(0) if head else b""
+    sized = re.search(rb'\swidth="([\d.]+)(pt|px)?"[^>]*?\sheight="([\d.]+)(pt|px)?"', head)
+    if sized and sized.group(2) != b"pt":  # in px (vl-convert's charts)
+        return round(float(sized.group(1))), round(float(sized.group(3)))
+    m = re.search(rb'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', head)
     return (round(float(m.group(1)) * 4 / 3), round(float(m.group(2)) * 4 / 3)) if m else None  # pt -> px
 
 
@@ -200,21 +205,19 @@ def figure_html(fig: RenderedFigure, number: int, width: str | None, anchor: str
                  f'aria-label="Interactive version of figure {number}" hidden></div>')
     size = _svg_size(fig.svg_light)
     dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
-    if fig.ext:
-        media = (f'<picture class="static-figure">'
-                 f'<source srcset="figures/{fig.name}-dark.{fig.ext}" media="screen and (prefers-color-scheme: dark)">'
-                 f'<img src="figures/{fig.name}.{fig.ext}" alt="{html.escape(fig.alt)}"{dims} loading="lazy" '
-                 f'decoding="async" data-light="figures/{fig.name}.{fig.ext}" data-dark="figures/{fig.name}-dark.{fig.ext}">'
-                 f'</picture>')
-    else:  # an author's chart alone: its alt text stands in until the script renders it, from the spec
-        # in the page (a file:// page cannot fetch its .vl.json)
+    media = (f'<picture class="static-figure">'
+             f'<source srcset="figures/{fig.name}-dark.{fig.ext}" media="screen and (prefers-color-scheme: dark)">'
+             f'<img src="figures/{fig.name}.{fig.ext}" alt="{html.escape(fig.alt)}"{dims} loading="lazy" '
+             f'decoding="async" data-light="figures/{fig.name}.{fig.ext}" data-dark="figures/{fig.name}-dark.{fig.ext}">'
+             f'</picture>')
+    if fig.spec is not None and not fig.result_key:  # an author's chart: its spec in the page, which a
+        # file:// page cannot fetch
         spec = json.dumps(fig.spec, sort_keys=True, allow_nan=False).replace("</", "<\\/")
-        media = (f'<p class="chart-fallback">{html.escape(fig.alt)}</p>'
-                 f'<script type="application/json" class="vega-spec">{spec}</script>')
+        media += f'<script type="application/json" class="vega-spec">{spec}</script>'
     # fig.size is a checked length (sitegen.render.images): a number and a unit, nothing else
     style = f' style="max-width: {fig.size}"' if fig.size else ""
     return (
-        f'<figure class="figure l-{w}{"" if fig.ext else " chart-only"}" id="{anchor}" data-figure="{fig.name}">'
+        f'<figure class="figure l-{w}" id="{anchor}" data-figure="{fig.name}">'
         f'<div class="figure-media{" sized" if fig.size else ""}"{style}>{media}{chart}</div>'
         f'<figcaption><span class="figure-number">Figure {number}.</span> {fig.caption_html}'
         f'<details class="provenance" id="{anchor}-provenance"><summary>How this figure was made</summary>'

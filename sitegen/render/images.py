@@ -26,6 +26,7 @@ from ..cache import Cache, key, source
 from ..errors import BuildError, find_line
 from ..model import RenderedFigure
 from ..project import REPO
+from . import charts
 
 SLOT = re.compile(r'<!--image-figure (\{.*?\})-->\s*<figcaption class="image-caption">(.*?)</figcaption>\s*', re.S)
 KINDS = {".svg": "svg", ".png": "png"}
@@ -43,7 +44,8 @@ def collect(chapters, project, theme_json: str) -> dict[str, RenderedFigure]:
             line = ch.line_of(re.compile(r"\{#fig[:-]" + re.escape(info["label"]) + r"[\s}]"))  # or Quarto's fig-
             size = _checked(info, ch, line)
             if info["src"].lower().endswith(".json"):
-                fig = chart_figure(info, m.group(2), ch, line, project, _alt(info), _width(info, "body"), size)
+                fig = chart_figure(info, m.group(2), ch, line, project, _alt(info), _width(info, "body"), size,
+                                   theme_json)
             else:
                 fig = (_diagram if info["src"].startswith("diagram:") else _image)(info, m.group(2), ch, line,
                                                                                       project, theme_json)
@@ -164,8 +166,9 @@ def _diagram(info: dict, caption: str, ch, line, project, theme_json) -> Rendere
 # The spec is checked before it is published: the file inside the project, strict
 # JSON (no NaN), a Vega-Lite spec by the schema that altair ships, and its data
 # inline (`"data": {"values": [...]}`), since a `url` would be fetched from the
-# reader's copy of the site, where nothing put it. The page's script renders it in
-# the reader's theme (light or dark); without JavaScript the alt text stands in.
+# reader's copy of the site, where nothing put it. The build draws it to static SVG,
+# light and dark (sitegen.render.charts), for print, readers without JavaScript and
+# feeds; the page's script replaces that with the chart, in the reader's theme.
 
 MAX_BYTES = 2_000_000  # a spec with its data inline; more is not a figure's worth
 
@@ -240,7 +243,7 @@ def _data_url(node) -> str | None:
 
 
 def chart_figure(info: dict, caption: str, ch, line: int | None, project, alt: str, width: str,
-                 size: str) -> RenderedFigure:
+                 size: str, theme_json: str) -> RenderedFigure:
     src = info["src"]
     path = (ch.path.parent / src).resolve()
     if not path.is_relative_to(project.root.resolve()):
@@ -250,5 +253,7 @@ def chart_figure(info: dict, caption: str, ch, line: int | None, project, alt: s
         raise BuildError(f"chart {src!r} has no alt text; add what it shows: "
                          f'{{#fig:{info["label"]} alt="..."}} (it stands in where the chart cannot run)', ch.path, line)
     spec.setdefault("description", alt)  # what a screen reader hears of the rendered chart
-    prov = {"source": str(path.relative_to(project.root.resolve())), "chart": "Vega-Lite, data inline"}
-    return RenderedFigure(info["label"], width, b"", b"", spec, caption, alt, prov, "", ext="", size=size)
+    light, dark = charts.static_svgs(info["label"], spec, theme_json, project.cache, path)
+    prov = {"source": str(path.relative_to(project.root.resolve())), "chart": "Vega-Lite, data inline",
+            "static image": f"drawn by vl-convert {charts.converter_version()} (Vega-Lite {charts.VEGA_LITE})"}
+    return RenderedFigure(info["label"], width, light, dark, spec, caption, alt, prov, "", size=size)

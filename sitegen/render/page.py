@@ -54,9 +54,8 @@ def assets(project: Project, figures: dict[str, RenderedFigure]) -> dict[str, by
     """The figures' files and the static folder."""
     files: dict[str, bytes | Path] = {}
     for name, fig in figures.items():
-        if fig.ext:  # "": an author's chart, its spec alone
-            files[f"figures/{name}.{fig.ext}"] = fig.svg_light
-            files[f"figures/{name}-dark.{fig.ext}"] = fig.svg_dark
+        files[f"figures/{name}.{fig.ext}"] = fig.svg_light
+        files[f"figures/{name}-dark.{fig.ext}"] = fig.svg_dark
         if fig.spec is not None:
             files[f"figures/{name}.vl.json"] = json.dumps(fig.spec, sort_keys=True, allow_nan=False).encode("utf-8")
     static = project.templates / "static"

@@ -19,6 +19,7 @@ from .. import pandoc
 from ..cache import Cache, key, source
 from ..errors import BuildError
 from ..project import Author, SiteConfig
+from .charts import vega_config
 
 PREVIEW_SIZE = (1200, 630)  # the size OpenGraph and Twitter cards expect
 
@@ -97,9 +98,11 @@ def chart_theme(cache_root: Path) -> str:
 
         themes = {name: {"fg": t.fg, "muted": t.muted, "category": [t.plain, t.residual, *t.accent]}
                   for name, t in THEMES.items()}
+        for t in themes.values():  # Vega's config, for the page's charts and the static SVGs of the build's
+            t["vega"] = vega_config(t)
         return json.dumps(themes, sort_keys=True, separators=(",", ":")).encode()
 
-    return Cache(cache_root, "page").bytes("chart-theme", key(source("figures.plotstyle")), make).decode()
+    return Cache(cache_root, "page").bytes("chart-theme", key(source("figures.plotstyle", "sitegen.render.charts")), make).decode()
 
 
 def preview_image(cfg: SiteConfig, authors: list[Author], date: str, cache_root: Path) -> bytes:

@@ -1,5 +1,5 @@
 // Interactive charts. Every <div class="vega-chart" data-spec="..."> sits beside
-// its figure's static SVG. When the figure nears the viewport, the vendored
+// its figure's static SVG (drawn by matplotlib, or from an author's spec by the build). When the figure nears the viewport, the vendored
 // vega, vega-lite and vega-embed load (once, in order), the spec is fetched and
 // rendered off-screen, and only then does the chart replace the static image.
 // Without JavaScript, or if anything fails, the static figure stays.
@@ -31,32 +31,16 @@
     return loading;
   }
 
-  var print = window.matchMedia("print");
-
+  // paper gets every figure's static light SVG (print.css), never the chart
   function currentTheme() {
-    if (print.matches) return "light";  // paper is light, whatever the screen's theme
     return root.dataset.theme || (window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
   }
 
+  // Vega's config per theme comes with the page (sitegen.render.charts.vega_config): the build
+  // draws an author's chart to static SVG with the same one
   function config(theme) {
     var t = themes[theme] || {};
-    var css = getComputedStyle(root);
-    var fg = t.fg || css.getPropertyValue("--fg").trim(), muted = t.muted || css.getPropertyValue("--muted").trim();
-    var font = css.getPropertyValue("--sans").trim() || "sans-serif";
-    return {
-      background: null,
-      font: font,
-      padding: 4,
-      axis: { labelColor: fg, titleColor: fg, domainColor: muted, tickColor: muted, gridColor: muted,
-              gridOpacity: 0.25, labelFontSize: 11, titleFontSize: 12, titleFontWeight: "normal", labelFont: font, titleFont: font },
-      legend: { labelColor: fg, titleColor: fg, labelFontSize: 11, titleFontSize: 12, labelFont: font, titleFont: font,
-                symbolBaseFillColor: fg, symbolBaseStrokeColor: fg },  // legends of dash/size/opacity, not colour
-      header: { labelColor: fg, titleColor: fg },
-      title: { color: fg, font: font, fontWeight: 600 },
-      text: { color: fg },
-      view: { stroke: null },
-      range: t.category ? { category: t.category } : {}
-    };
+    return t.vega ? JSON.parse(JSON.stringify(t.vega)) : { background: null };
   }
 
   // keep the reader's slider/select positions when the chart is redrawn for a new theme
@@ -148,10 +132,6 @@
     charts.forEach(function (chart) { if (chart.theme !== theme) embed(chart); });
   }
   document.addEventListener("themechange", retheme);
-  // an author's chart prints itself (it has no static image): in the light theme
-  if (print.addEventListener) print.addEventListener("change", retheme);
-  window.addEventListener("beforeprint", retheme);
-  window.addEventListener("afterprint", retheme);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

@@ -145,7 +145,8 @@ def test_an_unknown_leaf_lists_its_neighbours(tmp_path):
 
 def test_prose_helpers_rank_by_the_mean_and_compare_in_three_cases(tmp_path):
     """ranked() orders by the mean, compare() says -1, 0 or +1 (0: the seeds cannot tell),
-    mean() and `| max` take the mean, seeds() says what the result was measured on."""
+    mean() and `| max` take the mean, lowest() and highest() the extreme seeds, seeds() says
+    what the result was measured on."""
     from figures.store import ResultStore
     from sitegen.render import results
     from sitegen.sandbox import AuthorEnvironment
@@ -161,6 +162,10 @@ def test_prose_helpers_rank_by_the_mean_and_compare_in_three_cases(tmp_path):
     a, b, c = (h["value"]("toy", n, "err") for n in "abc")
     assert (h["compare"](a, b), h["compare"](b, a), h["compare"](a, c)) == (-1, 1, 0)
     assert h["compare"](2, 3) == -1 and h["mean"](a) == pytest.approx(0.11) and h["mean"](0.5) == 0.5
+    assert (h["lowest"](c), h["highest"](c), h["lowest"](3), h["highest"](2.5)) == (0.105, 0.135, 3, 2.5)
+    points = h["result"]("toy", "a", "err", fmt="{:.1f}", scale=100)  # percentage points
+    assert "}11.0 ± 1.0`" in points and 'data-derived="true"' in points and 'data-path="a/err"' in points
+    assert "}0.11 ± 0.01`" in h["result"]("toy", "a", "err", fmt="{:.2f}")
     out = AuthorEnvironment().from_string("{{ (xs | max).mean }} {{ (xs | min).mean }} {{ [3, 1, 2] | max }}").render(xs=[b, a, c])
     assert out == f"{b.mean} {a.mean} 3"
 

@@ -113,16 +113,23 @@ class ResultsView:
         """The functions a chapter may call."""
 
         # what they print carries its source (sitegen.render.numbers): the page shows it on a card
-        def result(experiment: str, *path: Any, fmt: str | None = None, spread: bool = True) -> Any:
+        def result(experiment: str, *path: Any, fmt: str | None = None, spread: bool = True,
+                   scale: Any = 1) -> Any:
+            """The stored number, printed (`scale=100`: a fraction as percentage points)."""
             path = tuple(numbers.unwrap(p) for p in path)
-            raw = self.number(experiment, *path)
+            raw, scale = self.number(experiment, *path), numbers.unwrap(scale)
+            if not numbers.is_number(scale):
+                raise BuildError(f"result(..., scale=) takes a number, not {scale!r}")
+            scaled = scale != 1
             if is_spread(raw):  # mean ± sd over the seeds (spread=False: the mean alone)
                 if fmt is not None:
                     check_format(fmt)
-                text = measured.Seeds(raw).text(fmt, bool(spread), format_value)
-                return numbers.mark(text, experiment, path)
+                seeds = measured.Seeds(raw) * scale if scaled else measured.Seeds(raw)
+                return numbers.mark(seeds.text(fmt, bool(spread), format_value), experiment, path, derived=scaled)
+            if scaled and numbers.is_number(raw):
+                raw = raw * scale
             text = format_value(raw, fmt)
-            return numbers.mark(text, experiment, path) if numbers.is_number(raw) else text
+            return numbers.mark(text, experiment, path, derived=scaled) if numbers.is_number(raw) else text
 
         def value(experiment: str, *path: Any) -> Any:  # a number, for claims and arithmetic
             path = tuple(numbers.unwrap(p) for p in path)
@@ -138,7 +145,7 @@ class ResultsView:
 
         return {"result": result, "value": value, "figure": figure,
                 "seeds": self.seeds, "ranked": self.ranked, "compare": compare,
-                "mean": mean}
+                "mean": mean, "lowest": lowest, "highest": highest}
 
     def seeds(self, experiment: str) -> tuple:
         """The seeds an experiment's stored result was measured on: prose that says
@@ -166,7 +173,7 @@ class ResultsView:
             return measured.wrap(self.value(experiment, *path), experiment, path, mark=False)
 
         return {"result": raw, "value": raw, "seeds": self.seeds, "ranked": self.ranked,
-                "compare": compare, "mean": mean}
+                "compare": compare, "mean": mean, "lowest": lowest, "highest": highest}
 
 
 def mean(v: Any) -> Any:
@@ -175,6 +182,17 @@ def mean(v: Any) -> Any:
     if isinstance(v, measured.Seeds):
         return v.mean
     return numbers.unwrap(v)
+
+
+def lowest(v: Any) -> Any:
+    """The lowest seed's value (a plain number is its own): "in every pair, on every seed"
+    is `lowest(count) == pairs`."""
+    return v.min if isinstance(v, measured.Seeds) else numbers.unwrap(v)
+
+
+def highest(v: Any) -> Any:
+    """The highest seed's value (a plain number is its own)."""
+    return v.max if isinstance(v, measured.Seeds) else numbers.unwrap(v)
 
 
 def compare(a: Any, b: Any) -> int:

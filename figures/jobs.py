@@ -80,14 +80,14 @@ def run_experiment_job(status, root: str, progress: bool = False) -> dict:
     import shutil
 
     from figures import runner
-    from figures.paths import use_project_modules
+    from figures.project import project_modules
     from figures.store import ResultStore
 
-    use_project_modules(Path(root))  # the project's own experiments, if any
     workdir = paths.runs(root) / status.name / status.profile / status.key[:16]
     t0 = time.perf_counter()
-    stored = runner.run_one(ResultStore(paths.results(root)), status.name, status.profile, Path(root),
-                            progress=progress, workdir=workdir)
+    with project_modules(Path(root)):  # the project's own experiments, if any: for this job only
+        stored = runner.run_one(ResultStore(paths.results(root)), status.name, status.profile, Path(root),
+                                progress=progress, workdir=workdir)
     shutil.rmtree(workdir.parent, ignore_errors=True)  # the result is stored: checkpoints are spent
     return {"name": status.name, "key": stored.key, "job": job_info(),
             "line": f"{status.name}: {time.perf_counter() - t0:.1f} s on {stored.provenance.get('device')}"}

@@ -1,60 +1,22 @@
 """The project's plot modules, found and imported for the build.
 
-Which folders hold a project's own experiments and plots is figures' business
-(figures.paths); `project_modules` puts them on the search paths for one build,
-the way pelican scopes its plugin paths, and puts everything back afterwards, so
-that a test or the bench that builds a temporary project leaves this process as
-it found it. For this checkout's own project it changes nothing. A mistake in an
-author's module is a one-line BuildError naming its file and line.
+Which folders hold a project's own experiments and plots, and searching them for
+one build (`project_modules`), is figures' business (figures.project). A mistake in
+an author's module is a one-line BuildError naming its file and line.
 """
 from __future__ import annotations
 
 import ast
-import contextlib
 import functools
 import importlib
 import importlib.util
-import os
-import sys
 import traceback
 from pathlib import Path
 
-from figures.paths import PACKAGES, use_project_modules
+from figures.project import project_modules  # noqa: F401  (the build's, serve's and build.py's)
 from figures.paths import forget_modules, source_files  # noqa: F401  (for the plan and the preview)
 
 from .errors import BuildError
-
-
-@contextlib.contextmanager
-def project_modules(root: Path):
-    """<root>/figures/{experiments,plots} searched too within the block; afterwards the
-    packages' search paths, their imported modules and the experiment registry are as
-    they were (modules of this checkout imported meanwhile stay: they are the same)."""
-    from figures import experiments
-
-    packages = {name: importlib.import_module(name) for name in PACKAGES}
-    searched = {name: list(pkg.__path__) for name, pkg in packages.items()}
-    prefixes = tuple(name + "." for name in PACKAGES)
-    imported = {m: mod for m, mod in sys.modules.items() if m.startswith(prefixes)}
-    registered = dict(experiments.REGISTRY)
-    use_project_modules(root)
-    try:
-        yield
-    finally:
-        for name, pkg in packages.items():
-            pkg.__path__[:] = searched[name]
-        importlib.invalidate_caches()
-        dirs = tuple(os.path.join(d, "") for paths in searched.values() for d in paths)
-        foreign = [m for m, mod in sys.modules.items() if m.startswith(prefixes) and imported.get(m) is not mod
-                   and not str(getattr(mod, "__file__", "") or "").startswith(dirs)]
-        for m in foreign:
-            del sys.modules[m]
-        for m, mod in imported.items():
-            sys.modules.setdefault(m, mod)
-        for name in [n for n, e in experiments.REGISTRY.items() if e.run.__module__ in foreign]:
-            del experiments.REGISTRY[name]
-        for name, e in registered.items():
-            experiments.REGISTRY.setdefault(name, e)
 
 
 def plot_names() -> list[str]:

@@ -1,5 +1,5 @@
 """A project's own experiments and plots are searched for one build only
-(sitegen.modules.project_modules): afterwards the packages' search paths, the
+(figures.project.project_modules, for a build or an experiment job): afterwards the packages' search paths, the
 imported modules and the experiment registry are as they were."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 EXPERIMENT = '''\
 from dataclasses import dataclass
 
-from figures.experiments import register
+from figures.experiments import Output, register
 
 WHO = {who!r}
 
@@ -26,7 +26,7 @@ class Config:
 
 @register("scoped_exp", Config, profiles={{"quick": {{}}}})
 def run(cfg, ctx):
-    return None
+    return Output(metrics={{"who": WHO}})
 '''
 
 
@@ -80,3 +80,18 @@ def test_the_checkouts_own_modules_imported_meanwhile_stay(tmp_path):
     with project_modules(REPO):  # this checkout's own project: nothing to add, nothing to forget
         assert state() == before
     assert state() == before
+
+
+def test_an_experiment_job_searches_its_projects_modules_for_the_job_only(tmp_path):
+    """figures.jobs runs one experiment, in this process with the local executor: the
+    project's own experiment is found while it runs and forgotten when it ends."""
+    from figures import jobs, paths, runner
+    from figures.store import ResultStore
+
+    root = project(tmp_path / "a", "a")
+    with project_modules(root):
+        status = runner.status(ResultStore(paths.results(root)), ["scoped_exp"], "quick")[0]
+    before = state()
+    out = jobs.run_experiment_job(status, str(root))
+    assert out["name"] == "scoped_exp" and state() == before
+    assert ResultStore(paths.results(root)).load("scoped_exp", "quick").metrics["who"] == "a"

@@ -25,7 +25,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from figures.data import MEAN, STD, CifarData, DataError, load_cifar10, subset  # noqa: E402
+from figures.cifar import CifarData, DataError, load_cifar10  # noqa: E402
+from figures.data import MEAN, STD, subset  # noqa: E402
 from figures.models import build, count_parameters  # noqa: E402
 from figures.train import TrainConfig, default_device, train  # noqa: E402
 

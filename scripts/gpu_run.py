@@ -118,8 +118,8 @@ def use_wheels(run: Run) -> None:
 
 
 def unpack_data(run: Run) -> dict:
-    """The archive into data/ (the cache folder figures.data looks in), decoded once."""
-    from figures.data import SHARED_ARCHIVES, cache_root, load_cifar10
+    """The archive into data/ (the cache folder figures.cifar looks in), decoded once."""
+    from figures.cifar import SHARED_ARCHIVES, cache_root, load_cifar10
 
     cache = cache_root()
     folder = cache / ARCHIVE.removesuffix(".tar.gz")

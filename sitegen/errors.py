@@ -18,7 +18,7 @@ from pathlib import Path
 
 # figures' author errors, (module, class): a module not imported yet raised none of them
 MAX_MESSAGE = 2000  # characters of a message, at most
-FIGURES_ERRORS = (("figures.config", "ConfigError"), ("figures.data", "DataError"), ("figures.train", "Divergence"))
+FIGURES_ERRORS = (("figures.config", "ConfigError"), ("figures.cifar", "DataError"), ("figures.train", "Divergence"))
 
 
 class BuildError(Exception):

@@ -183,7 +183,7 @@ def check_authors(config: SiteConfig, doc, cfg_path: Path) -> None:
 
 
 def use_data_setting(data: str, root: Path) -> None:
-    """`data:` as $RESNET_DATA, where figures.data and every job (a subprocess) look first;
+    """`data:` as $RESNET_DATA, where figures.cifar and every job (a subprocess) look first;
     a RESNET_DATA set by the user wins. One project's setting never outlives its loading."""
     ours = os.environ.get(DATA_FROM) == "site.yml"
     if os.environ.get("RESNET_DATA") and not ours:

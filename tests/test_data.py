@@ -1,4 +1,5 @@
-"""Loading CIFAR-10 from every kind of source, the tensor cache, subsets and batches."""
+"""Loading CIFAR-10 from every kind of source and the tensor cache (figures.cifar),
+subsets and batches (figures.data)."""
 from __future__ import annotations
 
 import os
@@ -9,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-import figures.data as data_mod
+import figures.cifar as cifar
 from conftest_data import (flat_colour, random_data, tar_gz, write_image_folder,
                            write_official_archive)
-from figures.data import CLASSES, DataError, Loader, augment, load_cifar10, spread, subset
+from figures.cifar import CLASSES, DataError, load_cifar10
+from figures.data import Loader, augment, spread, subset
 
 
 @pytest.fixture
@@ -20,7 +22,7 @@ def no_default_sources(monkeypatch, tmp_path):
     """Point every default search place at empty spots, so only the test's data counts."""
     monkeypatch.delenv("RESNET_DATA", raising=False)
     monkeypatch.delenv("RESNET_DATA_CACHE", raising=False)
-    monkeypatch.setattr(data_mod, "SHARED_ARCHIVES", (tmp_path / "no-shared" / "missing.tar.gz",))
+    monkeypatch.setattr(cifar, "SHARED_ARCHIVES", (tmp_path / "no-shared" / "missing.tar.gz",))
 
 
 def test_image_folder_loads_with_right_shapes_and_labels(tmp_path, no_default_sources):
@@ -49,8 +51,8 @@ def test_tar_gz_of_a_folder_loads_the_same(tmp_path, no_default_sources):
 def test_process_pool_decodes_the_same(tmp_path, no_default_sources, monkeypatch):
     folder = write_image_folder(tmp_path / "cifar", n_train=2, n_test=1)
     serial = load_cifar10(folder, cache_dir=tmp_path / "a", progress=False)
-    monkeypatch.setattr(data_mod, "POOL_MIN", 0)
-    monkeypatch.setattr(data_mod.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(cifar, "POOL_MIN", 0)
+    monkeypatch.setattr(cifar.os, "cpu_count", lambda: 2)
     pooled = load_cifar10(folder, cache_dir=tmp_path / "b", progress=False)
     assert torch.equal(serial.train_x, pooled.train_x) and torch.equal(serial.test_y, pooled.test_y)
 
@@ -58,13 +60,13 @@ def test_process_pool_decodes_the_same(tmp_path, no_default_sources, monkeypatch
 def test_second_load_uses_the_tensor_cache(tmp_path, no_default_sources, monkeypatch):
     archive = tar_gz(write_image_folder(tmp_path / "cifar"), tmp_path / "c.tar.gz")
     decodes = []
-    original = data_mod._decode_source
+    original = cifar._decode_source
 
     def counting(*args, **kw):
         decodes.append(args[0])
         return original(*args, **kw)
 
-    monkeypatch.setattr(data_mod, "_decode_source", counting)
+    monkeypatch.setattr(cifar, "_decode_source", counting)
     first = load_cifar10(archive, cache_dir=tmp_path / "cache", progress=False)
     second = load_cifar10(archive, cache_dir=tmp_path / "cache", progress=False)
     assert len(decodes) == 1 and len(list((tmp_path / "cache").glob("cifar10-*.pt"))) == 1
@@ -76,7 +78,7 @@ def test_second_load_uses_the_tensor_cache(tmp_path, no_default_sources, monkeyp
 
 def test_search_order_env_then_cache_then_shared(tmp_path, no_default_sources, monkeypatch):
     shared = tar_gz(write_image_folder(tmp_path / "s", n_train=1, n_test=1), tmp_path / "s.tgz")
-    monkeypatch.setattr(data_mod, "SHARED_ARCHIVES", (tmp_path / "nothing.tgz", shared))
+    monkeypatch.setattr(cifar, "SHARED_ARCHIVES", (tmp_path / "nothing.tgz", shared))
     monkeypatch.setenv("RESNET_DATA_CACHE", str(tmp_path / "cache"))
     assert load_cifar10(download=False, progress=False).source == str(shared)
     official = write_official_archive(tmp_path / "cache" / "cifar-10-python.tar.gz")

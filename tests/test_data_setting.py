@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from figures import data as cifar
+from figures import cifar
 from figures.executors import clip
 from sitegen.project import DATA_FROM, load_project
 

@@ -7,7 +7,8 @@ across chapters, a companion notebook that imports the figures package) beside a
 copy of the code (build.py, sitegen/, figures/ without weights and results), as
 an author's checkout has them, then times, each several times:
 
-    cold     python build.py build  with no site/ and no .cache/ (results stored)
+    cold     python build.py build  with no site/ and no .cache/ (results and the notebook's executed
+             copy stored, as a clone has them: content/notebooks/executed/, made once, untimed)
     cold-text  the same with the figures' SVGs already cached (our text pipeline alone)
     no-op    the same again, nothing changed
     edit     after appending a sentence to one chapter
@@ -15,6 +16,7 @@ an author's checkout has them, then times, each several times:
     plot-edit     after editing one plot module's drawing code (CLI; serve-plot-edit: in the server)
     caption-edit  after editing one plot module's caption
     new-exp       after adding an experiment and a sentence quoting it (the build runs it)
+    notebook-edit after editing the companion notebook's code cell (the build runs it again)
     frozen-model  `build --frozen` after editing a module an experiment declares: the refusal
                   naming the stale result (exit 1 expected)
     pandoc   pandoc --citeproc --standalone --mathml --toc  on the same chapters
@@ -30,6 +32,7 @@ import argparse
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import statistics
@@ -259,9 +262,10 @@ def main() -> int:
               "--bibliography", "content/references.bib", "--csl", "content/ieee.csl",
               "--metadata", "title=Benchmark article", "-o", str(tmp / "pandoc.html")]
     timed([*build, "-q", "figures", "--only", "bench_curves"], root)  # results are committed in a real project: not timed
+    timed([*build, "-q", "build"], root)  # so is the notebook's executed copy (content/notebooks/executed/): not timed
     times: dict[str, list[tuple[float, float]]] = {k: [] for k in (
         "pandoc", "cold", "cold-text", "noop", "edit", "serve-noop", "serve-edit", "plot-edit", "caption-edit",
-        "serve-plot-edit", "new-exp", "frozen-model")}
+        "serve-plot-edit", "new-exp", "notebook-edit", "frozen-model")}
     sys.path.insert(0, str(root))  # the copied code, as `build.py serve` in that checkout imports it
     from sitegen.build import build as build_site
     from sitegen.modules import forget_modules
@@ -305,6 +309,9 @@ def main() -> int:
         ch2 = root / "content" / "02-ch2.md"
         ch2.write_text(ch2.read_text() + f'\nIt is {{{{ result("{name}", "value", fmt="{{:.1f}}") }}}}.\n')
         times["new-exp"].append(timed([*build, "-q", "build"], root))
+        notebook = root / "content" / "notebooks" / "companion.ipynb"
+        notebook.write_text(re.sub(r"\[:\d+\]", f"[:{4 + rep}]", notebook.read_text()))
+        times["notebook-edit"].append(timed([*build, "-q", "build"], root))
         (root / "figures" / "experiments" / "bench_model.py").write_text(MODEL.format(offset=rep + 1))
         times["frozen-model"].append(timed([*build, "-q", "build", "--frozen"], root, expect=1))
         timed([*build, "-q", "build"], root)  # the stale result rerun: not timed

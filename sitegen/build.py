@@ -61,8 +61,9 @@ def build(project: Project, *, frozen: bool = False, force: tuple[str, ...] = ()
             shutil.rmtree(staged, ignore_errors=True)
             raise
         # the inputs as they were when we read them (a file edited meanwhile rebuilds next
-        # time), unless an experiment run wrote results: those were inputs of this build
-        if report.ran:
+        # time), unless an experiment run wrote results or a notebook run its executed copy:
+        # those were inputs of this build
+        if report.ran or report.notebooks_run:
             fingerprint = stamp.input_fingerprint(project, extra)
         stamp.record(project, fingerprint)
     return report
@@ -86,10 +87,11 @@ def make(project: Project, report: BuildReport, *, frozen: bool, force: tuple[st
     with timed("run"):
         guard.check(project, todo.stale, frozen=frozen, train=train)  # the committed networks
         report.ran = run.run_stale(project, todo.stale, frozen=frozen, progress=progress, log=log)
-    return render(project, store, chapters, deck, report, log)
+    return render(project, store, chapters, deck, report, log, frozen)
 
 
-def render(project: Project, store, chapters, deck, report: BuildReport, log) -> dict[str, bytes | Path]:
+def render(project: Project, store, chapters, deck, report: BuildReport, log,
+           frozen: bool = False) -> dict[str, bytes | Path]:
     """The render phase: every file of the site, from the chapters, the talk and the stored results."""
     from .modules import plot_experiment, plot_names
     from .read.bibliography import load_entries
@@ -101,7 +103,7 @@ def render(project: Project, store, chapters, deck, report: BuildReport, log) ->
     view = ResultsView(store, project.config.profile)
     timed = _Timer(report)
     # the companion notebooks not cached run in a forked process meanwhile: forked before any thread
-    with notebooks.start(project, log) as notebook_work:
+    with notebooks.start(project, log, frozen, report.notebooks_run) as notebook_work:
         with timed("jinja"):
             render_chapters.jinja(chapters, view, set(plot_names()), project)
         # the article's figures and the talk's, drawn together: forked before any thread starts
@@ -129,7 +131,7 @@ def render(project: Project, store, chapters, deck, report: BuildReport, log) ->
                                   project.content / "site.yml")
         with timed("media"):  # the slides deck and video, the companion notebooks
             notebook_work.finish()
-            media = video.media(project, deck, figures, log).update(notebooks.media(project, log))
+            media = video.media(project, deck, figures, log).update(notebooks.media(project, log, frozen))
             media.context["slide_links"] = [{"attrs": s.attrs, "figures": list(s.figures), "line": s.line} for s in deck.slides] if deck else []
     with timed("page"):
         return page.render_site(project, store, chapters, refs, {n: figures[n] for n in article_figures}, media)

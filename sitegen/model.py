@@ -147,6 +147,7 @@ class Media:
 class BuildReport:
     up_to_date: bool = False
     ran: list[str] = field(default_factory=list)
+    notebooks_run: list[str] = field(default_factory=list)  # companion notebooks executed
     chapters_rendered: int = 0
     chapters_cached: int = 0
     figures_drawn: list[str] = field(default_factory=list)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,6 +88,17 @@ def make_project(root: Path) -> Path:
     shutil.copy(REPO / "content" / "ieee.csl", root / "content" / "ieee.csl")
     shutil.copytree(REPO / "templates", root / "templates")
     return root
+
+
+def fresh_build(root: Path, modules: tuple[str, ...]) -> list[str]:
+    """Build `root` in a fresh Python, as `build.py build` does: its output's lines, the last
+    one the notebooks it ran, then which of `modules` it loaded."""
+    code = ("import sys; from sitegen.build import build; from sitegen.project import load_project; "
+            f"r = build(load_project({str(root)!r}), progress=False, log=print); "
+            f"print(r.notebooks_run, sorted(m for m in {modules!r} if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.splitlines()
 
 
 @pytest.fixture

@@ -3,20 +3,21 @@
 .ipynb to download. A failing cell, a notebook past its time limit
 (`notebook_time_limit_s` in site.yml) or an invalid .ipynb stops the build with one line.
 
-An executed notebook is cached by its cells and by the content of exactly the
-files its kernel imported or read inside the repository or the project: editing a
-plot module or a chapter, adding an experiment, or moving the checkout runs no
-notebook; editing a module it imports, or a file it reads, does. A cached notebook
-and its page are found from the file's JSON alone: such a build imports no nbformat,
-nbclient or nbconvert. Those not cached are run and converted by start(), in a
-forked process, while the build draws its figures and runs pandoc.
+An executed notebook is kept with the project (sitegen.render.executed, committed like
+the results), keyed by its cells and by the content of exactly the files its kernel
+imported or read inside the repository or the project: editing a plot module or a
+chapter, adding an experiment, moving the checkout or cloning it runs no notebook;
+editing a module it imports, or a file it reads, does (a frozen build refuses).
+A fresh copy and a cached page are found from the files' JSON alone: such a build
+imports no nbformat, nbclient or nbconvert. Those to run or convert are done by
+start(), in a forked process, while the build draws its figures and runs pandoc.
 """
 from __future__ import annotations
 
 import functools
 import json
 import re
-import sys
+import time
 from pathlib import Path
 
 from figures.store import sha256
@@ -28,6 +29,7 @@ from ..model import Media
 from ..project import REPO, Project
 from ..read.notebooks import read
 from . import drawing
+from . import executed as executed_copy
 from .kernel import TIME_LIMIT_S, dependency_digests, dependency_names, execute, sweep_kernel_files  # noqa: F401
 from .templates import render_page
 
@@ -45,50 +47,49 @@ def _cells(data: bytes) -> list | None:
         return None
 
 
-def _stored(path: Path, cache_root: Path, root: Path) -> tuple[str, str, str | None, object]:
-    """(the executed entry's key, the file's sha256, the executed notebook's text where the cache
-    still holds it, the notebook where it had to be read). Each version of the file is validated
-    once (read()); the entry remembers the last one."""
-    from importlib.metadata import version
-
+def _stored(path: Path, cache_root: Path, root: Path) -> tuple[str, str, executed_copy.Stored, object]:
+    """(the run key, the file's sha256, its executed copy, the notebook where it had to be read).
+    Each version of the file is validated once: the one the copy ran, others when first seen
+    (remembered in .cache/notebooks)."""
     data = path.read_bytes()
     digest, cells, nb = sha256(data), _cells(data), None
     if cells is None:
         nb = read(path)  # an invalid notebook stops here, with its line
         cells = [[c.cell_type, c.source] for c in nb.cells]
-    entry = key(cells, source(Path(__file__), Path(__file__).with_name("kernel.py")), version("torch"),
-                sys.version.split()[0])
-    cache = Cache(cache_root, "notebooks")
-    try:
-        stored = json.loads(cache.get(path.stem, entry) or "null")
-        if stored is None or dependency_digests(list(stored["deps"]), root) != stored["deps"]:
-            return entry, digest, None, nb
-        if digest not in stored.get("checked", ()):  # the same cells, other metadata or outputs
+    entry = executed_copy.run_key(cells)
+    stored = executed_copy.load(path, entry, root)
+    if stored.text is not None and digest != stored.meta.get("notebook_sha256"):  # the same cells, other metadata
+        cache = Cache(cache_root, "notebooks")
+        if cache.get(f"{path.stem}-checked", digest) is None:
             nb = nb if nb is not None else read(path)
-            cache.put(path.stem, entry, json.dumps({**stored, "checked": [digest]}).encode("utf-8"))
-        return entry, digest, stored["notebook"], nb
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return entry, digest, None, nb  # a damaged entry: run it again
+            cache.put(f"{path.stem}-checked", digest, b"{}")
+    return entry, digest, stored, nb
 
 
 def executed_text(path: Path, cache_root: Path, log=print, root: Path = REPO,
-                  time_limit_s: int = TIME_LIMIT_S) -> str:
-    """The notebook with the outputs of a quick run (nbformat's JSON), cached by its cells, torch,
-    Python, this module, and the files the run imported or read (checked at each build)."""
-    entry, digest, text, nb = _stored(path, cache_root, root)
-    if text is not None:
-        return text
-    import nbformat
-
+                  time_limit_s: int = TIME_LIMIT_S, frozen: bool = False) -> str:
+    """The notebook with the outputs of a quick run (nbformat's JSON): its executed copy
+    (sitegen.render.executed) while fresh, else a run now that rewrites the copy; a frozen
+    build refuses instead, saying why the copy is stale."""
+    entry, digest, stored, nb = _stored(path, cache_root, root)
+    if stored.text is not None:
+        return stored.text
+    if frozen:
+        raise _refusal(path, stored.stale, root)
     nb = nb if nb is not None else read(path)
     log(f"executing notebook {path.name} (quick mode)")
     touched: list[str] = []
+    t0 = time.perf_counter()
     execute(nb, path, touched, time_limit_s, kernels=cache_root / "kernels")
     deps = dependency_digests(dependency_names(touched, root), root)
-    text = nbformat.writes(nb)
-    Cache(cache_root, "notebooks").put(path.stem, entry, json.dumps(
-        {"deps": deps, "notebook": text, "checked": [digest]}).encode("utf-8"))
-    return text
+    return executed_copy.save(path, nb, entry, digest, deps, time.perf_counter() - t0)
+
+
+def _refusal(path: Path, stale: str, root: Path) -> BuildError:
+    copy = executed_copy.copy_path(path)
+    shown = copy.relative_to(root) if copy.is_relative_to(root) else copy
+    return BuildError(f"{stale}; a frozen build never runs a notebook: `python build.py build` runs it "
+                      f"and rewrites {shown}, to be committed", path)
 
 
 def executed(path: Path, cache_root: Path, log=print, root: Path = REPO, time_limit_s: int = TIME_LIMIT_S):
@@ -173,16 +174,21 @@ def paths(project: Project) -> list[Path]:
     return sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
 
 
-def start(project: Project, log=print) -> drawing.Workers:
+def start(project: Project, log=print, frozen: bool = False, running: list | None = None) -> drawing.Workers:
     """Run and convert the notebooks whose page is not cached in a forked process (media()
-    then finds them cached), so that their kernel's start overlaps the build's other work.
+    then finds them cached), so that their kernel's start overlaps the build's other work;
+    `running` gets the names of those run. A frozen build refuses here, before any work.
     Before any thread starts; with threads running they are done in finish(), here."""
     limit, todo, cache = time_limit(project), [], Cache(project.cache, "notebooks")
     for path in paths(project):
-        _, _, text, _ = _stored(path, project.cache, project.root)
-        if text is None:
+        _, _, stored, _ = _stored(path, project.cache, project.root)
+        if stored.text is None:
+            if frozen:
+                raise _refusal(path, stored.stale, project.root)
             log(f"executing notebook {path.name} (quick mode)")
-        if text is None or not cache.has(f"{path.stem}-html", _page_key(text, project.cache)):
+            if running is not None:
+                running.append(path.name)
+        if stored.text is None or not cache.has(f"{path.stem}-html", _page_key(stored.text, project.cache)):
             todo.append(path)
     return drawing.start(todo, functools.partial(_prepare, cache_root=project.cache, root=project.root, limit=limit),
                          own_share=False)
@@ -192,18 +198,20 @@ def _prepare(path: Path, cache_root: Path, root: Path, limit: int) -> None:
     page(executed_text(path, cache_root, lambda m: None, root, limit), path, cache_root)
 
 
-def media(project: Project, log=print) -> Media:
+def media(project: Project, log=print, frozen: bool = False) -> Media:
     """Every companion notebook as site/notebooks/NAME.html and NAME.ipynb, and the article's list."""
     found = paths(project)
     media, listing = Media(), []
     css = highlight_css() if found else ""
     limit = time_limit(project)
     for path in found:
-        html = page(executed_text(path, project.cache, log, project.root, limit), path, project.cache)
+        text = executed_text(path, project.cache, log, project.root, limit, frozen)
+        html = page(text, path, project.cache)
         entry = {"title": html["title"], "summary": html["summary"],
                  "href": f"notebooks/{path.stem}.html", "ipynb": f"notebooks/{path.name}", "file": path.name}
+        ran = executed_copy.provenance(json.loads(text)["metadata"]["sitegen"], path, project.root)
         text = render_page(project, {"site": project.config, "notebook": entry, "cells": html["cells"],
-                                     "highlight_css": css}, "notebook.html.j2")
+                                     "highlight_css": css, "ran": ran}, "notebook.html.j2")
         media.files[entry["href"]] = text.encode("utf-8")
         media.files[entry["ipynb"]] = path.read_bytes()
         listing.append(entry)

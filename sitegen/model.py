@@ -120,6 +120,8 @@ class RenderedFigure:
     result_key: str
     ext: str = "svg"     # an author's own figure may be a PNG (sitegen.render.images)
     size: str = ""       # a width the author gave the figure (`width=60%`), a checked CSS length
+    parts: tuple = ()    # sub-figures (sitegen.render.subfigures): RenderedFigures, each with its caption
+    columns: int = 0     # how many columns the sub-figures take on a wide screen
 
 
 @dataclass(frozen=True)

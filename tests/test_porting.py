@@ -139,8 +139,8 @@ BAD = [
     ("::: {.callout-foo}\nText.\n:::\n", 0, "fenced div class .callout-foo is not supported", "known: .aside"),
     ("Intro.\n\n::: {.column-margin}\nText.\n:::\n", 2, "fenced div class .column-margin", "::: aside"),
     ("{{< include _intro.qmd >}}\n", 0, "unexpected '<'"),
-    ("::: {#fig-panels layout-ncol=2}\n![A](images/box.svg){#fig-a}\n:::\n", 0, "sub-figures (layout-ncol)"),
-    ("::: {#fig-panels}\n![A](images/box.svg)\n:::\n", 0, "a figure div {#fig-panels} is not supported"),
+    ("::: {#fig-panels layout-ncol=2}\n![A](images/box.svg){#fig-a}\n:::\n", 0, "needs two or more sub-figures"),
+    ('::: {#fig-panels layout="[[1],[1]]"}\n![A](images/box.svg)\n:::\n', 0, "layout=[[1],[1]] is not supported"),
     ('::: {.callout-note collapse="true"}\nText.\n:::\n', 0, "callout attribute collapse is not supported"),
     # the README's "Add a figure" with the blank line between the two images left out
     ('![A.](images/box.svg){#fig:one alt="A"}\n![B.](images/box.svg){#fig:two alt="B"}\n', 0,

@@ -128,7 +128,7 @@ def test_readme_listing_commands_run_as_copied(command):
     assert run.returncode == 0 and run.stderr == "" and len(run.stdout.splitlines()) == 3, run
 
 
-def test_readme_figure_example_builds_two_numbered_figures(built_copy, capsys):
+def test_readme_figure_example_builds_its_numbered_figures(built_copy, capsys):
     import build as cli
 
     [text] = [t for lang, t in blocks("Add a figure") if lang == "markdown"]
@@ -136,9 +136,12 @@ def test_readme_figure_example_builds_two_numbered_figures(built_copy, capsys):
     (built_copy / "content" / "images" / "block.svg").write_text(
         '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>')
     (built_copy / "content" / "03-figures.md").write_text(
-        f"---\ntitle: Figures\n---\n\nSee @fig:block and @fig:stages.\n\n{text}")
+        f"---\ntitle: Figures\n---\n\nSee @fig:block, @fig:stages, @fig:pair and @fig:pair-block.\n\n{text}")
     code = cli.main(["--root", str(built_copy), "-q", "build"])
     assert code == 0, capsys.readouterr().err
     html = (built_copy / "site" / "index.html").read_text()
-    numbers = re.findall(r'<a class="xref" href="#fig-(block|stages)">Figure (\d+)</a>', html)
-    assert [n for n, _ in numbers] == ["block", "stages"] and numbers[0][1] != numbers[1][1], numbers
+    numbers = re.findall(r'<a class="xref" href="#fig-(block|stages|pair|pair-block)">Figure (\d+\w?)</a>', html)
+    assert [n for n, _ in numbers] == ["block", "stages", "pair", "pair-block"], numbers
+    block, stages, pair, part = (n for _, n in numbers)
+    assert block != stages and pair == str(int(stages) + 1) and part == pair + "a", numbers
+    assert html.count('<figure class="subfigure"') == 2 and "The caption they share." in html

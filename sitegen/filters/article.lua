@@ -8,6 +8,8 @@
 --                              <span class="equation-body"> math </span></span>
 --   Table: caption {#tbl:name} -> <table data-label="tbl:name"> (numbered by the post-pass)
 --   ![caption](x.svg){#fig:name} -> the slot figure("name") makes, its source in a comment
+--   ::: {#fig:name layout-ncol=2} (sub-figures, then a caption; checked by porting.lua)
+--                         -> the same slot, its sub-figures and captions before it
 
 local xref_prefixes = { fig = true, eq = true, tbl = true, sec = true }
 
@@ -114,6 +116,37 @@ local function label_equations(inlines)
   return out
 end
 
+local function caption_html(inlines)
+  -- its own HTML, so the post-pass finds its citations and references
+  local caption = pandoc.write(pandoc.Pandoc({ pandoc.Plain(inlines) }), "html",
+                               { html_math_method = "mathml", wrap_text = "none" })
+  return pandoc.RawBlock("html", '<figcaption class="image-caption">' .. caption:gsub("%s+$", "") .. "</figcaption>")
+end
+
+local function comment(kind, info)
+  local json = pandoc.json.encode(info):gsub("%-%-", "\\u002d\\u002d")  -- no "--" inside a comment
+  return pandoc.RawBlock("html", "<!--" .. kind .. " " .. json .. "-->")
+end
+
+local function width_of(classes)
+  local width = ""
+  for _, c in ipairs(classes) do
+    local w = c:match("^l%-(%a+)$") or c
+    if w == "body" or w == "page" or w == "screen" then width = w end
+  end
+  return width
+end
+
+local function image_info(img, label)
+  local attrs = {}
+  for k, v in pairs(img.attributes) do attrs[k] = v end
+  return { label = label, src = img.src, classes = img.classes, attributes = attrs }
+end
+
+local function slot(label, classes)
+  return pandoc.RawBlock("html", "<p><!--figure:" .. label .. ":" .. width_of(classes) .. "--></p>")
+end
+
 -- ![caption](path.svg){#fig:name alt="..."} alone in a paragraph: an author's figure.
 -- It becomes the same slot as figure("name"), numbered with the plot figures by the
 -- post-pass, and a comment before it carrying what sitegen.render.images needs (JSON).
@@ -122,40 +155,56 @@ local function image_figure(el)
   local img = el.content[1]
   local label = img.identifier:match("^fig:([%w_%.%-]+)$")
   if not label then return nil end
-  local caption = pandoc.write(pandoc.Pandoc({ pandoc.Plain(img.caption) }), "html",
-                               { html_math_method = "mathml", wrap_text = "none" })
-  local attrs = {}
-  for k, v in pairs(img.attributes) do attrs[k] = v end
-  local info = { label = label, src = img.src, classes = img.classes, attributes = attrs }
-  local width = ""
-  for _, c in ipairs(img.classes) do
-    local w = c:match("^l%-(%a+)$") or c
-    if w == "body" or w == "page" or w == "screen" then width = w end
-  end
-  local json = pandoc.json.encode(info):gsub("%-%-", "\\u002d\\u002d")  -- no "--" inside a comment
-  -- the caption as HTML of its own, so the post-pass finds its citations and references
-  return { pandoc.RawBlock("html", "<!--image-figure " .. json .. "-->"),
-           pandoc.RawBlock("html", '<figcaption class="image-caption">' .. caption:gsub("%s+$", "") .. "</figcaption>"),
-           pandoc.RawBlock("html", "<p><!--figure:" .. label .. ":" .. width .. "--></p>") }
+  return { comment("image-figure", image_info(img, label)), caption_html(img.caption), slot(label, img.classes) }
 end
 
-function Para(el)
+-- ::: {#fig:name layout-ncol=2}: one figure of several images, each with its caption (and its
+-- own label, if any), and the caption they share; laid out by sitegen.render.images.
+local function figure_div(el)
+  local label = el.identifier:match("^fig:([%w_%.%-]+)$")
+  if not label then return nil end
+  el = el:walk({ Cite = Cite })  -- the captions' references, as the rest of the chapter's
+  local parts, captions, shared = {}, {}, pandoc.Inlines({})
+  for _, block in ipairs(el.content) do
+    local img = block.content and #block.content == 1 and block.content[1].t == "Image" and block.content[1]
+    if img then
+      parts[#parts + 1] = image_info(img, img.identifier:match("^fig:([%w_%.%-]+)$") or "")
+      captions[#captions + 1] = caption_html(img.caption)
+    else
+      shared = block.content
+    end
+  end
+  local attrs = {}
+  for k, v in pairs(el.attributes) do attrs[k] = v end
+  local out = { comment("figure-group", { label = label, classes = el.classes, attributes = attrs, parts = parts }) }
+  for _, c in ipairs(captions) do out[#out + 1] = c end
+  out[#out + 1] = caption_html(shared)
+  out[#out + 1] = slot(label, el.classes)
+  return out
+end
+
+local function Para(el)
   local fig = image_figure(el)
   if fig then return fig end
   el.content = label_equations(el.content)
   return el
 end
 
-function Plain(el)
+local function Plain(el)
   el.content = label_equations(el.content)
   return el
 end
 
 -- A table's {#tbl:label} becomes data-label, so the chapter's id prefix leaves it alone.
-function Table(el)
+local function Table(el)
   if el.identifier:match("^tbl:") then
     el.attributes["data-label"] = el.identifier
     el.identifier = ""
   end
   return el
 end
+
+return {
+  { Div = figure_div },
+  { Cite = Cite, Para = Para, Plain = Plain, Table = Table },
+}

@@ -1,7 +1,8 @@
 -- Runs before article.lua: what an article written for Quarto brings with it.
 --   ::: {.callout-note title="..."}   -> <div class="callout callout-note" role="note" aria-label="...">
 --   {#fig-x}, {#tbl-x}, {#eq-x}, @fig-x -> the article's own fig:x, tbl:x, eq:x (numbered the same way);
---   a heading's {#sec-x} -> its id x, which @sec-x and @sec:x name
+--   a heading's {#sec-x} -> its id x, which @sec-x and @sec:x name;
+--   ::: {#fig-x layout-ncol=2} -> the figure div fig:x, its sub-figures checked (article.lua lays them out)
 -- and what would otherwise vanish without a word becomes a mark that
 -- sitegen.render.porting turns into a file:line error:
 --   an image labelled {#fig:x} inside a sentence (it would be an inline <img>, unnumbered),
@@ -100,11 +101,42 @@ function Header(el)
   return el
 end
 
+-- A figure div, ::: {#fig:name layout-ncol=2}: its sub-figures, each image a paragraph of its
+-- own, then its caption, one paragraph (article.lua lays them out); anything else in it would be
+-- lost, and one image is a figure of its own.
+local function figure_div(el, label)
+  local images = 0
+  local function refuse(what)
+    return pandoc.RawBlock("html", author_error("figure div {#fig:" .. label .. "} " .. what, "#fig:" .. label))
+  end
+  for i, block in ipairs(el.content) do
+    local inlines = (block.t == "Para" or block.t == "Plain") and block.content or nil
+    local pictures = 0
+    if inlines then
+      for _, x in ipairs(inlines) do if x.t == "Image" then pictures = pictures + 1 end end
+    end
+    if pictures == 1 and #inlines == 1 then
+      images = images + 1
+    elseif not (inlines and pictures == 0 and i == #el.content and images > 0) then
+      return refuse("holds its sub-figures, each image a paragraph of its own (a blank line between "
+                    .. "them), and then its caption, one paragraph; move anything else out of it")
+    end
+  end
+  if images < 2 then
+    return refuse("needs two or more sub-figures; one image is a figure of its own, "
+                  .. '![caption](file){#fig:' .. label .. ' alt="..."}')
+  end
+  return el
+end
+
 -- A callout: its title from title="...", else from a heading that opens it, else its kind.
 function Div(el)
+  el.identifier = quarto_label(el.identifier)
+  local figure = el.identifier:match("^fig:(.+)$")
+  if figure then return figure_div(el, figure) end
   local kind = nil
   for _, c in ipairs(el.classes) do kind = kind or c:match("^callout%-(%a+)$") end
-  if not kind or not CALLOUTS[kind] then return nil end
+  if not kind or not CALLOUTS[kind] then return el end
   local content = el.content
   local title = el.attributes.title and pandoc.Inlines(pandoc.read(el.attributes.title, "markdown").blocks[1].content)
   if not title and content[1] and content[1].t == "Header" then

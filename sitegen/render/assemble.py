@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ..errors import BuildError
 from ..model import FIGURE_SLOT, Chapter, Reference, RenderedFigure, chapter_numbers
 from .figures import figure_html
+from .subfigures import LETTERS, group_html
 
 CITATION = re.compile(r'<span class="citation" data-cites="([^"]*)"'
                       r'(?: data-prefix="([^"]*)" data-suffix="([^"]*)")?( data-narrative="")?></span>')
@@ -76,7 +77,8 @@ def _label_twice(kind: str, label: str, ch: Chapter, n: Numbering, nth: int) -> 
     other = n.where[label]
     also = "" if other is ch else f" (first in {other.path.name})"
     return BuildError(f"{kind} label {label} is used twice{also}; give each its own label", ch.path,
-                      ch.line_of(re.compile(r"\{#" + re.escape(label) + r"[\s}]"), nth if other is ch else 1))
+                      ch.line_of(re.compile(r"\{#" + re.escape(label).replace(":", "[:-]", 1) + r"[\s}]"),  # or Quarto's
+                                 nth if other is ch else 1))
 
 
 def number_sections(chapters: list[Chapter], n: Numbering) -> None:
@@ -151,6 +153,13 @@ def number_everything(chapters: list[Chapter], figures: dict[str, RenderedFigure
             n.labels[label] = (anchor_of(f"fig-{name}"), f"Figure {counters['fig']}")
             n.where[label] = ch
             n.figures.append((counters["fig"], name))
+            for letter, part in zip(LETTERS, figures[name].parts if name in figures else ()):  # Figure 3b
+                sub = f"fig:{part.name}"
+                seen[sub] = seen.get(sub, 0) + 1
+                if sub in n.labels:
+                    raise _label_twice("figure", sub, ch, n, seen[sub])
+                n.labels[sub] = (anchor_of(f"fig-{part.name}"), f"Figure {counters['fig']}{letter}")
+                n.where[sub] = ch
         for m in TABLE.finditer(ch.html):
             counters["tbl"] += 1
             label = re.search(r'data-label="(tbl:[^"]+)"', m.group(1))
@@ -178,6 +187,9 @@ def _fill_chapter(ch: Chapter, n: Numbering, figures: dict[str, RenderedFigure],
     def fig(m: re.Match) -> str:
         name, width = m.group(1), m.group(2) or None
         anchor, text = n.labels[f"fig:{name}"]
+        if figures[name].parts:
+            anchors = [n.labels[f"fig:{p.name}"][0] for p in figures[name].parts]
+            return group_html(figures[name], int(text.split()[-1]), width, anchor, anchors)
         return figure_html(figures[name], int(text.split()[-1]), width, anchor)
 
     def eq(m: re.Match) -> str:

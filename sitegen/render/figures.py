@@ -192,34 +192,46 @@ def _svg_size(svg: bytes) -> tuple[int, int] | None:
     return (round(float(m.group(1)) * 4 / 3), round(float(m.group(2)) * 4 / 3)) if m else None  # pt -> px
 
 
-def figure_html(fig: RenderedFigure, number: int, width: str | None, anchor: str) -> str:
-    """The figure: static SVG (light/dark), an optional chart slot that the page's
-    script fills when it scrolls into view, the caption and the provenance card. Paper
-    always gets the light SVG (the dark source is for screens only)."""
-    w = width or fig.width
+def picture_html(fig: RenderedFigure) -> str:
+    """The static image, light or dark by the screen's theme (and the page's toggle, article.js);
+    paper always gets the light one (the dark source is for screens only)."""
+    size = _svg_size(fig.svg_light)
+    dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
+    return (f'<picture class="static-figure">'
+            f'<source srcset="figures/{fig.name}-dark.{fig.ext}" media="screen and (prefers-color-scheme: dark)">'
+            f'<img src="figures/{fig.name}.{fig.ext}" alt="{html.escape(fig.alt)}"{dims} loading="lazy" '
+            f'decoding="async" data-light="figures/{fig.name}.{fig.ext}" data-dark="figures/{fig.name}-dark.{fig.ext}">'
+            f'</picture>')
+
+
+def provenance_html(fig: RenderedFigure, anchor: str) -> str:
     rows = "".join(f"<dt>{html.escape(k.replace('_', ' '))}</dt><dd>{html.escape(str(v))}</dd>"
                    for k, v in fig.provenance.items())
+    return (f'<details class="provenance" id="{anchor}-provenance"><summary>How this figure was made</summary>'
+            f'<dl>{rows}</dl></details>')
+
+
+def sized(fig: RenderedFigure) -> str:
+    """The media box's class and style: fig.size is a checked length (sitegen.render.images),
+    a number and a unit, nothing else."""
+    return f' class="figure-media sized" style="max-width: {fig.size}"' if fig.size else ' class="figure-media"'
+
+
+def figure_html(fig: RenderedFigure, number: int, width: str | None, anchor: str) -> str:
+    """The figure: static SVG (light/dark), an optional chart slot that the page's
+    script fills when it scrolls into view, the caption and the provenance card."""
     chart = ""
     if fig.spec is not None:
         chart = (f'<div class="vega-chart" data-spec="figures/{fig.name}.vl.json" role="group" '
                  f'aria-label="Interactive version of figure {number}" hidden></div>')
-    size = _svg_size(fig.svg_light)
-    dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
-    media = (f'<picture class="static-figure">'
-             f'<source srcset="figures/{fig.name}-dark.{fig.ext}" media="screen and (prefers-color-scheme: dark)">'
-             f'<img src="figures/{fig.name}.{fig.ext}" alt="{html.escape(fig.alt)}"{dims} loading="lazy" '
-             f'decoding="async" data-light="figures/{fig.name}.{fig.ext}" data-dark="figures/{fig.name}-dark.{fig.ext}">'
-             f'</picture>')
+    media = picture_html(fig)
     if fig.spec is not None and not fig.result_key:  # an author's chart: its spec in the page, which a
         # file:// page cannot fetch
         spec = json.dumps(fig.spec, sort_keys=True, allow_nan=False).replace("</", "<\\/")
         media += f'<script type="application/json" class="vega-spec">{spec}</script>'
-    # fig.size is a checked length (sitegen.render.images): a number and a unit, nothing else
-    style = f' style="max-width: {fig.size}"' if fig.size else ""
     return (
-        f'<figure class="figure l-{w}" id="{anchor}" data-figure="{fig.name}">'
-        f'<div class="figure-media{" sized" if fig.size else ""}"{style}>{media}{chart}</div>'
+        f'<figure class="figure l-{width or fig.width}" id="{anchor}" data-figure="{fig.name}">'
+        f'<div{sized(fig)}>{media}{chart}</div>'
         f'<figcaption><span class="figure-number">Figure {number}.</span> {fig.caption_html}'
-        f'<details class="provenance" id="{anchor}-provenance"><summary>How this figure was made</summary>'
-        f'<dl>{rows}</dl></details></figcaption></figure>'
+        f'{provenance_html(fig, anchor)}</figcaption></figure>'
     )

@@ -41,20 +41,25 @@ def collect(chapters, project, theme_json: str) -> dict[str, RenderedFigure]:
     for ch in chapters:
         for m in SLOT.finditer(ch.html):
             info = json.loads(m.group(1))
-            line = ch.line_of(re.compile(r"\{#fig[:-]" + re.escape(info["label"]) + r"[\s}]"))  # or Quarto's fig-
-            size = _checked(info, ch, line)
+            line = label_line(ch, info["label"])
+            size = checked_size(info, ch, line)
             if info["src"].lower().endswith(".json"):
-                fig = chart_figure(info, m.group(2), ch, line, project, _alt(info), _width(info, "body"), size,
+                fig = chart_figure(info, m.group(2), ch, line, project, alt_of(info), width_of(info, "body"), size,
                                    theme_json)
             else:
-                fig = (_diagram if info["src"].startswith("diagram:") else _image)(info, m.group(2), ch, line,
-                                                                                      project, theme_json)
+                draw = diagram_figure if info["src"].startswith("diagram:") else image_figure
+                fig = draw(info, m.group(2), ch, line, project, theme_json)
             out[fig.name] = dataclasses.replace(fig, size=size)
         ch.html = SLOT.sub("", ch.html)
     return out
 
 
-def _checked(info: dict, ch, line) -> str:
+def label_line(ch, label: str) -> int | None:
+    """The line that labels a figure `{#fig:label}` (or Quarto's `{#fig-label}`)."""
+    return ch.line_of(re.compile(r"\{#fig[:-]" + re.escape(label) + r"[\s}]"))
+
+
+def checked_size(info: dict, ch, line) -> str:
     """Every attribute and class of the figure is one it uses; its `width=`, as a CSS length."""
     for name in info["attributes"]:
         if name not in ATTRIBUTES:
@@ -72,7 +77,7 @@ def _checked(info: dict, ch, line) -> str:
     return width + ("px" if m and not m.group(2) else "")
 
 
-def _width(info: dict, default: str) -> str:
+def width_of(info: dict, default: str) -> str:
     for c in info.get("classes", []):
         w = c.removeprefix("l-")
         if w in ("body", "page", "screen"):
@@ -80,12 +85,12 @@ def _width(info: dict, default: str) -> str:
     return default
 
 
-def _alt(info: dict) -> str:
+def alt_of(info: dict) -> str:
     a = info["attributes"]
     return " ".join(str(a.get("alt") or a.get("fig-alt") or "").split())
 
 
-def _image(info: dict, caption: str, ch, line, project, theme_json) -> RenderedFigure:
+def image_figure(info: dict, caption: str, ch, line, project, theme_json) -> RenderedFigure:
     src = info["src"]
     path = (ch.path.parent / src).resolve()
     if path.suffix.lower() not in KINDS:
@@ -94,7 +99,7 @@ def _image(info: dict, caption: str, ch, line, project, theme_json) -> RenderedF
         raise BuildError(f"figure image {src!r} is outside the project", ch.path, line)
     if not path.is_file():
         raise BuildError(f"figure image {src!r} not found (looked for {path})", ch.path, line)
-    alt = _alt(info)
+    alt = alt_of(info)
     if not alt:
         raise BuildError(f"figure image {src!r} has no alt text; add what it shows: "
                          f'{{#fig:{info["label"]} alt="..."}}', ch.path, line)
@@ -110,7 +115,7 @@ def _image(info: dict, caption: str, ch, line, project, theme_json) -> RenderedF
     prov = {"source": str(path.relative_to(project.root.resolve()))}
     if dark.is_file():
         prov["dark variant"] = str(dark.relative_to(project.root.resolve()))
-    return RenderedFigure(info["label"], _width(info, "body"), light, dark.read_bytes() if dark.is_file() else light,
+    return RenderedFigure(info["label"], width_of(info, "body"), light, dark.read_bytes() if dark.is_file() else light,
                           None, caption, alt, prov, "", ext=KINDS[path.suffix.lower()])
 
 
@@ -122,7 +127,7 @@ def themes(theme_json: str) -> dict[str, dict]:
     return out
 
 
-def _diagram(info: dict, caption: str, ch, line, project, theme_json) -> RenderedFigure:
+def diagram_figure(info: dict, caption: str, ch, line, project, theme_json) -> RenderedFigure:
     from importlib.metadata import version
 
     name = info["src"].removeprefix("diagram:")
@@ -153,8 +158,8 @@ def _diagram(info: dict, caption: str, ch, line, project, theme_json) -> Rendere
     prov = {"diagram": f"figures/diagrams/{name}.py", "models": ", ".join(doc["models"]),
             "read from": "figures/models through figures.networks: the layers from a torch.fx trace, "
                          "the shapes from one 3×32×32 image", "torch": version("torch")}
-    return RenderedFigure(info["label"], _width(info, doc["width"]), doc["light"].encode(), doc["dark"].encode(),
-                          None, caption, _alt(info) or doc["alt"], prov, "")
+    return RenderedFigure(info["label"], width_of(info, doc["width"]), doc["light"].encode(), doc["dark"].encode(),
+                          None, caption, alt_of(info) or doc["alt"], prov, "")
 
 
 # -- an author's chart ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from figures.store import ResultStore, git_commit
 from .. import pandoc
 from ..model import Chapter, Media, Reference, RenderedFigure, chapter_numbers
 from ..project import Project
-from . import images, live, numbers, opening, page_meta, page_notes, porting, talk
+from . import images, live, numbers, opening, page_meta, page_notes, porting, subfigures, talk
 from .assemble import assemble
 from .templates import render_page
 
@@ -54,8 +54,9 @@ def assets(project: Project, figures: dict[str, RenderedFigure]) -> dict[str, by
     """The figures' files and the static folder."""
     files: dict[str, bytes | Path] = {}
     for name, fig in figures.items():
-        files[f"figures/{name}.{fig.ext}"] = fig.svg_light
-        files[f"figures/{name}-dark.{fig.ext}"] = fig.svg_dark
+        for f in fig.parts or (fig,):  # a figure of sub-figures: their images
+            files[f"figures/{f.name}.{f.ext}"] = f.svg_light
+            files[f"figures/{f.name}-dark.{f.ext}"] = f.svg_dark
         if fig.spec is not None:
             files[f"figures/{name}.vl.json"] = json.dumps(fig.spec, sort_keys=True, allow_nan=False).encode("utf-8")
     static = project.templates / "static"
@@ -100,7 +101,8 @@ def render_site(project: Project, store: ResultStore, chapters: list[Chapter], r
     for ch in chapters:  # first: what Quarto syntax would have lost (a figure div's images, say)
         porting.check(ch)
     # the author's own figures (images, diagrams of the models) join the plot figures
-    figures = {**figures, **images.collect(chapters, project, page_meta.chart_theme(project.cache))}
+    theme = page_meta.chart_theme(project.cache)
+    figures = {**figures, **images.collect(chapters, project, theme), **subfigures.collect(chapters, project, theme)}
     bodies, numbering = assemble(chapters, figures, refs)
     bodies, footnotes = page_notes.collect_footnotes(bodies)
     bodies = [page_notes.mark_asides(b) for b in bodies]

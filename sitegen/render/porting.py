@@ -2,7 +2,7 @@
 with the line it was written on, so that nothing renders silently wrong.
 
 Pandoc reads any fenced div and drops what it does not know: a `::: {.callout-foo}`
-would come out as an unstyled box, `layout-ncol` sub-figures as loose images. The
+would come out as an unstyled box, a `layout="[[1,1],[1]]"` grid as loose images. The
 fences are read here from the source (code blanked out, so a fence shown in a code
 block is no fence); the Lua filter (sitegen/filters/porting.lua) marks the rest
 (an image labelled as a figure inside a sentence, a width that is no length).
@@ -19,6 +19,8 @@ CALLOUTS = ("note", "tip", "warning", "important", "caution")
 KNOWN_CLASSES = ("aside", "explorable", "takeaways", *(f"callout-{k}" for k in CALLOUTS))  # takeaways: sitegen.render.opening
 CALLOUT_ATTRIBUTES = ("title",)
 LAYOUT = ("layout", "layout-ncol", "layout-nrow")  # Quarto's sub-figure grids
+SUBFIGURE_LAYOUT = ("layout-ncol", "layout-nrow")  # of those, what a figure div takes
+MAX_COLUMNS = 6
 HINTS = {"column-margin": "; `::: aside` puts a note in the margin",
          "column-page": "; a figure is widened by .page or .screen on its image",
          "column-screen": "; a figure is widened by .page or .screen on its image",
@@ -52,13 +54,13 @@ def fences(ch: Chapter) -> list[tuple[int, list[str], str | None, dict[str, str]
 
 def check_fences(ch: Chapter) -> None:
     for line, classes, ident, attrs in fences(ch):
-        if layout := next((a for a in LAYOUT if a in attrs), None):
-            raise BuildError(f"sub-figures ({layout}) are not supported: place each image as a figure of its own "
-                             f"(`![caption](file){{#fig:name alt=\"...\"}}`, a paragraph each), or combine them "
-                             f"into one image", ch.path, line)
         if ident and re.match(r"fig[-:]", ident):
-            raise BuildError(f"a figure div {{#{ident}}} is not supported: a figure is an image alone in its "
-                             f"paragraph, `![caption](file){{#fig:{ident[4:]} alt=\"...\"}}`", ch.path, line)
+            check_figure_div(ch, line, classes, attrs)
+            continue
+        if layout := next((a for a in LAYOUT if a in attrs), None):
+            raise BuildError(f"{layout} lays out the sub-figures of a figure div, which needs a label: "
+                             f"`::: {{#fig:name layout-ncol=2}}`, an image a paragraph, then the caption",
+                             ch.path, line)
         for c in classes:
             if c not in KNOWN_CLASSES:
                 raise BuildError(f"fenced div class .{c} is not supported (it would render as an unstyled box); "
@@ -69,6 +71,25 @@ def check_fences(ch: Chapter) -> None:
                 if name not in CALLOUT_ATTRIBUTES:
                     raise BuildError(f"callout attribute {name} is not supported; a callout takes "
                                      f'title="..." (or a heading as its first line)', ch.path, line)
+
+
+def check_figure_div(ch: Chapter, line: int, classes: list[str], attrs: dict[str, str]) -> None:
+    """`::: {#fig:name layout-ncol=2}`: sub-figures in N columns (or N rows), nothing else."""
+    for name, value in attrs.items():
+        if name not in SUBFIGURE_LAYOUT:
+            hint = (": Quarto's layout=[[...]] grids are not supported" if name == "layout" else
+                    " (it would be dropped)")
+            raise BuildError(f"figure div attribute {name}={value} is not supported{hint}; a figure div takes "
+                             f"layout-ncol=N (its sub-figures in N columns, stacked on narrow screens) or "
+                             f"layout-nrow=N, N from 1 to {MAX_COLUMNS}", ch.path, line)
+        if not (value.isdigit() and 1 <= int(value) <= MAX_COLUMNS):
+            raise BuildError(f"{name}={value} must be a whole number from 1 to {MAX_COLUMNS}", ch.path, line)
+    if len(attrs) > 1:
+        raise BuildError("a figure div takes layout-ncol or layout-nrow, not both", ch.path, line)
+    for c in classes:
+        if c.removeprefix("l-") not in ("body", "page", "screen"):
+            raise BuildError(f"figure div class .{c} is not supported; a figure's width is .body, .page or "
+                             f".screen", ch.path, line)
 
 
 def check_marks(ch: Chapter) -> None:

@@ -242,19 +242,23 @@ def _commit(name: str, key: str, profile: str, log) -> None:
     """Commit this network's file and the manifest, and nothing else that may be staged."""
     repo = REPO
     files = [str(paths.WEIGHTS / file_name(name, key)), str(paths.WEIGHTS / MANIFEST)]
-    # its in-progress checkpoint, committed so that another session could resume, is gone now
+    # its in-progress checkpoint, committed so that another session could resume, is gone now:
+    # its removal is staged with `git rm --cached`, which (unlike `git add`) a retry may repeat
     ckpt = paths.WEIGHTS / "partial" / file_name(name, key).replace(".pt", ".ckpt")
-    files += [str(p) for p in (ckpt, ckpt.with_suffix(".probes.json")) if not p.exists()
-              and subprocess.run(["git", "ls-files", "--error-unmatch", str(p)], cwd=repo,
-                                 capture_output=True).returncode == 0]
+    gone = [str(p) for p in (ckpt, ckpt.with_suffix(".probes.json")) if not p.exists()
+            and subprocess.run(["git", "ls-tree", "--name-only", "HEAD", "--", str(p)], cwd=repo,
+                               capture_output=True, text=True).stdout.strip()]
     entry = WeightStore(paths.WEIGHTS).manifest().get(file_name(name, key), {})
     seed = (entry.get("recipe") or {}).get("seed", 0)
     msg = f"Trained {name} seed {seed} ({profile}): {_cost(entry)}"
     why = [""]
     for attempt in range(10):  # another git command (a test, a helper) may hold the index lock a while
         add = subprocess.run(["git", "add", "--", *files], cwd=repo, capture_output=True, text=True)
+        if add.returncode == 0 and gone:
+            add = subprocess.run(["git", "rm", "-q", "--cached", "--ignore-unmatch", "--", *gone], cwd=repo,
+                                 capture_output=True, text=True)
         commit = add if add.returncode else subprocess.run(
-            ["git", "commit", "-q", "-m", msg, "--", *files], cwd=repo, capture_output=True, text=True)
+            ["git", "commit", "-q", "-m", msg, "--", *files, *gone], cwd=repo, capture_output=True, text=True)
         if commit.returncode == 0:
             log(f"committed {Path(files[0]).name}")
             return

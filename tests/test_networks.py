@@ -210,6 +210,50 @@ def test_campaign_plan_tells_trained_missing_and_partial(tmp_path, monkeypatch):
     assert campaign.network_states("cifar10-10ep", store)[0].state == "stale"
 
 
+def test_campaign_commits_a_network_whose_checkpoint_was_committed_even_after_a_retry(tmp_path, monkeypatch):
+    """A network's in-progress checkpoint was committed (a session stopped mid-network);
+    when it finishes, its weights, the manifest and the checkpoint's removal are one
+    commit, also when the first commit fails (another git command held the index) and
+    the retry finds the removal already staged; nothing else that is staged goes in."""
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=tmp_path,
+                              check=True, capture_output=True, text=True).stdout
+
+    weights_dir = tmp_path / "figures" / "weights"
+    ckpt = weights_dir / "partial" / "resnet20-abcd.ckpt"
+    ckpt.parent.mkdir(parents=True)
+    ckpt.write_bytes(b"epoch 2")
+    ckpt.with_suffix(".probes.json").write_text("{}")
+    (weights_dir / "MANIFEST.json").write_text("{}\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "a checkpoint")
+    (weights_dir / "resnet20-abcd.pt").write_bytes(b"weights")
+    (weights_dir / "MANIFEST.json").write_text('{"resnet20-abcd.pt": {"name": "resnet20", "epochs": 10}}\n')
+    ckpt.unlink()
+    ckpt.with_suffix(".probes.json").unlink()
+    (tmp_path / "other.txt").write_text("someone else's")
+    git("add", "other.txt")
+    hook = tmp_path / ".git" / "hooks" / "pre-commit"  # fails once, as a held lock would
+    hook.write_text(f"#!/bin/sh\n[ -e {tmp_path}/.git/tried ] && exit 0\ntouch {tmp_path}/.git/tried\nexit 1\n")
+    hook.chmod(0o755)
+    monkeypatch.setattr(campaign, "REPO", tmp_path)
+    monkeypatch.setattr(paths, "WEIGHTS", weights_dir)
+    monkeypatch.setattr(campaign, "file_name", lambda name, key: f"{name}-{key}.pt")
+    monkeypatch.setattr(campaign.time, "sleep", lambda s: None)
+    lines = []
+    campaign._commit("resnet20", "abcd", "cifar10-10ep", lines.append)
+    assert lines == ["committed resnet20-abcd.pt"], lines
+    assert (tmp_path / ".git" / "tried").exists()  # the first attempt did fail
+    changed = git("show", "--name-status", "--format=", "HEAD").split("\n")
+    assert sorted(filter(None, changed)) == ["A\tfigures/weights/resnet20-abcd.pt", "D\tfigures/weights/partial/resnet20-abcd.ckpt",
+                                             "D\tfigures/weights/partial/resnet20-abcd.probes.json",
+                                             "M\tfigures/weights/MANIFEST.json"]
+    assert git("status", "--short").strip() == "A  other.txt"  # still staged, not committed
+
+
 def test_campaign_estimates_at_this_machines_precision():
     """Speeds measured in bf16 (native on some CPUs, ~5x fp32) do not estimate an fp32
     machine as they are: they are scaled by what the families trained at both show."""

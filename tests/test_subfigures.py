@@ -133,3 +133,11 @@ def test_what_sub_figures_cannot_lay_out_is_an_error_at_its_line(built_copy, cap
     for text, offset, *expected in BAD:
         (built_copy / "content" / "02-second.md").write_text(original)
         fails_at(built_copy, capsys, text, offset, *expected)
+
+
+def test_columns_follow_quarto_layout_attributes():
+    from sitegen.render.subfigures import columns
+
+    assert columns({"layout-ncol": "2"}, 3) == 2 and columns({"layout-ncol": "4"}, 2) == 2  # never more than parts
+    assert columns({"layout-nrow": "2"}, 3) == 2 and columns({"layout-nrow": "1"}, 3) == 3
+    assert columns({}, 3) == 1  # a figure div without a layout: stacked

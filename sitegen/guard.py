@@ -73,10 +73,11 @@ def consent(project: Project, stale: list, train: bool | None) -> None:
     if train or not committed(profile):
         return
     from figures import campaign
-    from figures.experiments.profiles import ANALYSED_SEEDS, SEEDS
+    from figures.experiments import REGISTRY
 
-    # the seeds the experiments analyse: the campaign may still be training others
-    analysed = set(ANALYSED_SEEDS.get(profile, SEEDS.get(profile, [0])))
+    # the seeds the stale experiments analyse (an experiment may analyse more than the
+    # profile's default): the campaign may still be training the others
+    analysed = {seed for s in stale if s.name in REGISTRY for seed in REGISTRY[s.name].seeds(profile)}
     todo = [s for s in campaign.network_states(profile, root=project.root)
             if s.state != "trained" and s.seed in analysed]
     if not todo:

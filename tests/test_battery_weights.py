@@ -78,3 +78,23 @@ def test_plain_build_reports_a_damaged_network_as_damage(committed_project, weig
     refused(committed_project, capsys, {}, r"weights/MANIFEST\.json:\d+", ": committed network ", name,
             "does not match its sha256")
     assert path.read_bytes() == before  # not retrained over
+
+
+def test_plain_build_asks_for_the_seeds_an_experiment_analyses(committed_project, weights_copy, capsys):
+    """An experiment may analyse more seeds than its profile's default (the 56-layer analyses
+    on seeds 0-2 while the article's other numbers stay on seed 0): a network of such a seed
+    that figures/weights does not hold is asked for too, not trained unasked."""
+    from figures.experiments import load_all
+
+    extra = sorted({s for e in load_all().values() if "cifar10-10ep" in e.profiles
+                    for s in e.seeds("cifar10-10ep") if s})
+    assert extra, "no experiment of cifar10-10ep analyses a seed beyond 0"
+    manifest = json.loads((weights_copy / "MANIFEST.json").read_text())
+    gone = {f: e for f, e in manifest.items() if e["recipe"].get("seed", 0) == extra[0]}
+    for f in gone:
+        (weights_copy / f).unlink()
+        del manifest[f]
+    (weights_copy / "MANIFEST.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    name = sorted(e["name"] for e in gone.values())[0]
+    refused(committed_project, capsys, {}, None, "not without asking", f"{name} seed {extra[0]} (missing)")
+    assert not (committed_project / "figures" / "results").exists()  # nothing run

@@ -43,16 +43,19 @@ PROFILES: dict[str, dict[str, dict]] = {
         "cifar10-10ep": {"depths": [20, 32, 44, 56]},
         "paper": {"depths": [20, 32, 44, 56, 110]},
     },
-    # pictures of one network's maps, and the landscape (minutes a network): seed 0 only
+    # The analyses of the 56-layer pair run on every seed already trained, ahead of the
+    # article's other numbers (ANALYSED_SEEDS): feature maps, gradients, layer responses and
+    # lesions; the maps pictured are the first seed's. The landscape (minutes a network and
+    # seed) is still on seed 0.
     "feature_maps": {
         "quick": {"depth": 14, "n_images": 3, "n_channels": 2, "seeds": [0]},
-        "cifar10-10ep": {"depth": 56, "n_images": 6, "seeds": [0]},
+        "cifar10-10ep": {"depth": 56, "n_images": 6, "seeds": [0, 1, 2]},
         "paper": {"depth": 56, "n_images": 6, "seeds": [0]},
     },
     "gradient_flow": {
         "quick": {"depths": [20, 56], "batch_size": 8, "repeats": 1, "data": "synthetic",
                   "train_depth": 14},
-        "cifar10-10ep": {"depths": [20, 56, 110], "batch_size": 128, "repeats": 5},
+        "cifar10-10ep": {"depths": [20, 56, 110], "batch_size": 128, "repeats": 5, "seeds": [0, 1, 2]},
         "paper": {"depths": [20, 56, 110], "batch_size": 128, "repeats": 10},
     },
     "highway_gates": {
@@ -62,7 +65,7 @@ PROFILES: dict[str, dict[str, dict]] = {
     },
     "layer_responses": {
         "quick": {"depths": [8, 14], "n_images": 64, "batch_size": 64},
-        "cifar10-10ep": {"depths": [20, 56], "n_images": 10000, "batch_size": 500},
+        "cifar10-10ep": {"depths": [20, 56], "n_images": 10000, "batch_size": 500, "seeds": [0, 1, 2]},
         "paper": {"depths": [20, 56, 110], "n_images": 10000, "batch_size": 1000},
     },
     "shattered_gradients": {
@@ -75,7 +78,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "quick": {"depth": 14, "n_images": 64},
         # a fifth of the test set (class-balanced): 27 deletions of each of two 56-layer nets
         # run beside a training campaign on two shared cores
-        "cifar10-10ep": {"depth": 56, "n_images": 2000},
+        "cifar10-10ep": {"depth": 56, "n_images": 2000, "seeds": [0, 1, 2]},
         "paper": {"depth": 56, "n_images": 10000},
     },
     "loss_landscape": {

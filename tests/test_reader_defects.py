@@ -21,11 +21,13 @@ def stored():
 
     store = ResultStore(REPO / "figures" / "results")
 
-    def load(name):
+    def load(name):  # as a plot module sees it (means where the seeds differ: plotstyle.view)
+        from figures.plotstyle import view
+
         result = store.load(name, PROFILE)
         if result is None:
             pytest.skip(f"no committed {name} result for {PROFILE}")
-        return result
+        return view(result)
     return load
 
 

@@ -65,7 +65,7 @@ def draw(result, theme: Theme):
             errs = seeds[0]
             ax.fill_between(range(1, n + 1), seeds[1], seeds[2], color=colour, alpha=0.18, linewidth=0)
         ax.plot(range(1, n + 1), errs, color=colour, marker="o", markersize=3, label=net_label(name))
-        ax.axhline(100 * result.data["baseline"][name], color=colour, linestyle="--", linewidth=0.9)
+        ax.axhline(100 * _intact(result, name), color=colour, linestyle="--", linewidth=0.9)
     for x in _downsampling(result):
         ax.axvline(x, color=theme.muted, linestyle=":", linewidth=0.9)
     chance = 100 * result.metrics["summary"]["chance_error"]
@@ -114,11 +114,17 @@ def _pts(group: dict) -> str:
             f"({100 * group['min_increase']:.1f} to {100 * group['max_increase']:.1f})")
 
 
+def _intact(result, name: str) -> float:
+    """The intact network's test error: over the seeds, their mean (as the deletions')."""
+    base = result.metrics[name].get("baseline_error")
+    return result.data["baseline"][name] if base is None else base
+
+
 def chart(result):
     rows = []
     for name in _nets(result):
         kind = "plain" if name.startswith("plain") else "residual"
-        base = result.data["baseline"][name]
+        base = _intact(result, name)
         errors = result.data["errors"][name]
         mean, lo, hi = band(per_seed(result, "errors", name)) or (errors, errors, errors)
         rows += [{"network": kind, "block": i + 1, "name": b, "error": e, "intact": base,
@@ -127,7 +133,7 @@ def chart(result):
     segments = []  # each stage's mean error after one deletion, across its same-shape blocks
     for name in _nets(result):
         kind = "plain" if name.startswith("plain") else "residual"
-        base = result.data["baseline"][name]
+        base = _intact(result, name)
         for g in GROUPS:
             span, m = _stage_span(result, g), result.metrics[name].get(g)
             if span and isinstance(m, dict) and m["mean_increase"] is not None:

@@ -85,7 +85,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "quick": {"depth": 14, "points": 5, "n_images": 32, "batch_size": 32, "pairs": 2, "seeds": [0]},
         # three pairs of directions on a 7 x 7 grid: less than one pair on 13 x 13 cost
         "cifar10-10ep": {"depth": 56, "points": 7, "n_images": 256, "batch_size": 256, "pairs": 3,
-                         "seeds": [0]},
+                         "seeds": [0, 1, 2]},
         "paper": {"depth": 56, "points": 21, "n_images": 1024, "pairs": 3, "seeds": [0]},
     },
 }

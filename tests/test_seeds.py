@@ -120,7 +120,7 @@ def test_a_claim_true_on_the_means_but_inside_the_noise_fails_the_build(built_co
         assert code == 0, err
         html = (built_copy / "site" / "index.html").read_text()
         text = re.sub(r"<[^>]+>", "", html)
-        assert re.search(r"ResNet-8 measured \d+\.\d{3} ± \d+\.\d{3},\s+\d+\.\d{3} on average", text)
+        assert re.search(r"ResNet-8 measured \d+\.\d{3}\s±\s\d+\.\d{3},\s+\d+\.\d{3} on average", text)
         assert re.search(r"seeds 0, 1", text)
     else:
         assert code == 1 and len(err.splitlines()) == 1, err
@@ -164,17 +164,17 @@ def test_prose_helpers_rank_by_the_mean_and_compare_in_three_cases(tmp_path):
     assert h["compare"](2, 3) == -1 and h["mean"](a) == pytest.approx(0.11) and h["mean"](0.5) == 0.5
     assert (h["lowest"](c), h["highest"](c), h["lowest"](3), h["highest"](2.5)) == (0.105, 0.135, 3, 2.5)
     points = h["result"]("toy", "a", "err", fmt="{:.1f}", scale=100)  # percentage points
-    assert "}11.0 ± 1.0`" in points and 'data-derived="true"' in points and 'data-path="a/err"' in points
-    assert "}0.11 ± 0.01`" in h["result"]("toy", "a", "err", fmt="{:.2f}")
+    assert "}11.0\u00a0±\u00a01.0`" in points and 'data-derived="true"' in points and 'data-path="a/err"' in points
+    assert "}0.11\u00a0±\u00a00.01`" in h["result"]("toy", "a", "err", fmt="{:.2f}")
     out = AuthorEnvironment().from_string("{{ (xs | max).mean }} {{ (xs | min).mean }} {{ [3, 1, 2] | max }}").render(xs=[b, a, c])
     assert out == f"{b.mean} {a.mean} 3"
 
 
 @pytest.mark.parametrize("values, fmt, text", [
-    ([0.169, 0.1691, 0.1692], "{:.1%}", "16.9% ± 0.01%"),  # a spread the format would round away
-    ([4.1, 4.3, 4.2], "{:,.0f}", "4 ± 0.1"),
-    ([3.2, 3.3, 3.4], "{:.1f}", "3.3 ± 0.1"),
-    ([1.0, 1.0, 1.0], "{:.1f}", "1.0 ± 0.0"),              # no spread: none shown
+    ([0.169, 0.1691, 0.1692], "{:.1%}", "16.9%\u00a0±\u00a00.01%"),  # a spread the format would round away
+    ([4.1, 4.3, 4.2], "{:,.0f}", "4\u00a0±\u00a00.1"),
+    ([3.2, 3.3, 3.4], "{:.1f}", "3.3\u00a0±\u00a00.1"),
+    ([1.0, 1.0, 1.0], "{:.1f}", "1.0\u00a0±\u00a00.0"),              # no spread: none shown
 ])
 def test_a_spread_never_prints_as_zero_unless_it_is(values, fmt, text):
     from sitegen.render.results import format_value

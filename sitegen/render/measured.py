@@ -81,7 +81,8 @@ class Seeds:
         mean = format_value(self.mean, fmt)
         if not (with_spread and self.n > 1):
             return mean
-        return f"{mean} ± {_visible(self.sd, fmt, format_value)}"
+        # no-break spaces: "44.4 ± 1.5" never wraps between its parts
+        return f"{mean}\u00a0±\u00a0{_visible(self.sd, fmt, format_value)}"
 
     def __str__(self) -> str:  # {{ value(...) }}: the summary, marked
         return numbers.mark(self.text(), *self._source, derived=self._derived) if self._source else self.text()

@@ -14,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
 from figures.names import FAMILIES, net_label  # noqa: E402, F401 (the plot modules' names)
 
@@ -99,9 +100,12 @@ def figure(theme: Theme, width: str = "body", aspect: float = 0.5, ncols: int = 
 def svg_bytes(fig) -> bytes:
     """Deterministic SVG of `fig`; closes the figure."""
     buf = io.BytesIO()
+    # the tight box measured in one layout pass on Agg: savefig's bbox_inches="tight" would
+    # draw the whole SVG twice, once only to measure it
+    tight = fig.get_tightbbox(FigureCanvasAgg(fig).get_renderer()).padded(matplotlib.rcParams["savefig.pad_inches"])
     with plt.rc_context({"svg.hashsalt": "resnet-explainer", "svg.fonttype": "none"}):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
-                    bbox_inches="tight", transparent=True)
+                    bbox_inches=tight, transparent=True)
     plt.close(fig)
     svg = buf.getvalue().decode("utf-8")
     # Let the page's font apply; matplotlib writes its own font-family list.

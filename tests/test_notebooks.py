@@ -53,13 +53,14 @@ def tiny_notebook(*code: str):
     return nb
 
 
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 CHAPTER = new_notebook(cells=[
     new_raw_cell("---\ntitle: A notebook chapter\n---"),
     new_markdown_cell("The plain network's ratio is {{ result(\"gradient_flow\", \"plain56\", \"first_over_last\", "
                       "fmt=\"{:.1f}\") }}, as @fig:gradient_flow shows.\n\n$$a = b$$ {#eq:nb}"),
     new_code_cell("print({'a': {'b': 1}})\n{{ not_jinja }}", execution_count=1, outputs=[
         nbformat.v4.new_output("stream", name="stdout", text="{{ shown as is }}\n"),
-        nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("display_data", data={"image/png": PIXEL, "text/plain": "<Figure>"}),
     ]),
 ])
 
@@ -177,12 +178,58 @@ def test_a_notebook_page_is_converted_once(tmp_path, monkeypatch):
     nbformat.write(tiny_notebook("x = 1"), str(path))
     nb = read(path)
     first = notebooks.rendered(nb, path, tmp_path / ".cache")
-    assert first["title"] == "A tiny notebook" and "<math" in first["summary"] and '<span class="n">x</span>' in first["cells"]
-    monkeypatch.setattr(notebooks, "to_html", lambda nb: pytest.fail("converted again"))
+    assert first["title"] == "A tiny notebook" and "<math" in first["summary"] and '<span class="dv">1</span>' in first["cells"]
+    monkeypatch.setattr(notebooks, "to_html", lambda text: pytest.fail("converted again"))
     assert notebooks.rendered(read(path), path, tmp_path / ".cache") == first
     nbformat.write(tiny_notebook("x = 2"), str(path))  # another notebook: converted
     with pytest.raises(pytest.fail.Exception, match="converted again"):
         notebooks.rendered(read(path), path, tmp_path / ".cache")
+
+
+def test_a_page_is_one_pandoc_run_of_every_kind_of_cell_and_output(monkeypatch):
+    nb = tiny_notebook("print('hi')\n1/0")
+    nb.cells.insert(1, new_markdown_cell("```python\nan unclosed fence"))
+    nb.cells.insert(2, new_markdown_cell("## Next cell\n\nits own"))
+    code = nb.cells[3]
+    code.execution_count, code.metadata = 4, {"tags": ["secret-tag"], "execution": {"started": "now"}}
+    code.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="hi \x1b[31mred\x1b[0m\n"),
+        nbformat.v4.new_output("display_data", data={"image/png": PIXEL, "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("display_data", data={"image/svg+xml": "<svg xmlns='http://www.w3.org/2000/svg'/>"}),
+        nbformat.v4.new_output("execute_result", execution_count=4, data={
+            "text/html": "<table><tr><td>7</td></tr></table>", "image/png": PIXEL, "text/plain": "7"}),
+        nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero",
+                               traceback=["\x1b[0;31mZeroDivisionError\x1b[0m: division by zero"]),
+    ]
+    calls, real = [], notebooks.pandoc.run
+    monkeypatch.setattr(notebooks.pandoc, "run", lambda *a, **k: calls.append(a) or real(*a, **k))
+    html = notebooks.to_html(nbformat.writes(nb))
+    assert len(calls) == 1  # nbconvert ran one per Markdown cell
+    assert '<h2 id="next-cell">Next cell</h2>' in html  # the unclosed fence stayed in its own cell
+    assert html.count('<div class="output') == 5 and "\x1b" not in html and "hi red" in html
+    assert html.count('<img alt="A figure output of code cell [4]" src="data:image/png;base64,' + PIXEL) == 1
+    assert 'src="data:image/svg+xml;base64,' in html  # SVG text, inlined as base64 like the pictures
+    assert "<td>7</td>" in html  # the table, not its picture (nbconvert's preference)
+    assert "secret-tag" not in html and "started" not in html  # cell metadata is not printed
+    assert '<span class="bu">print</span>' in html and "ZeroDivisionError: division by zero" in html
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not installed")
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_notebook_page_passes_axe_core(nb_project, scheme):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
+    page_file = nb_project / "site" / "notebooks" / "tiny.html"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(color_scheme=scheme, viewport={"width": 360, "height": 800})
+        page.goto(page_file.as_uri(), wait_until="load")
+        page.add_script_tag(path=str(REPO / "vendor" / "axe-core" / "axe.min.js"))
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        code_colour = page.evaluate("getComputedStyle(document.querySelector('.cell.code code span')).color")
+        browser.close()
+    assert [f"{v['id']}: {v['help']}" for v in result["violations"]] == []
+    assert code_colour not in ("", "rgb(0, 0, 0)")  # the chapters' highlighting reaches the page
 
 
 @pytest.fixture(scope="module")

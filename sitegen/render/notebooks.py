@@ -1,5 +1,5 @@
 """Companion notebooks, content/notebooks/*.ipynb: run in quick mode in a Jupyter kernel
-(sitegen.render.kernel), rendered with nbconvert into pages in the site's look, with the
+(sitegen.render.kernel), rendered by pandoc's ipynb reader into pages in the site's look, with the
 .ipynb to download. A failing cell, a notebook past its time limit
 (`notebook_time_limit_s` in site.yml) or an invalid .ipynb stops the build with one line.
 
@@ -8,12 +8,14 @@ the results), keyed by its cells and by the content of exactly the files its ker
 imported or read inside the repository or the project: editing a plot module or a
 chapter, adding an experiment, moving the checkout or cloning it runs no notebook;
 editing a module it imports, or a file it reads, does (a frozen build refuses).
-A fresh copy and a cached page are found from the files' JSON alone: such a build
-imports no nbformat, nbclient or nbconvert. Those to run or convert are done by
-start(), in a forked process, while the build draws its figures and runs pandoc.
+A fresh copy is found, and its page converted (one pandoc run), from the files' JSON
+alone: such a build imports no nbformat, nbclient or nbconvert. Those to run or
+convert are done by start(), in a forked process, while the build draws its figures
+and runs pandoc.
 """
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import re
@@ -100,62 +102,70 @@ def executed(path: Path, cache_root: Path, log=print, root: Path = REPO, time_li
 
 
 def title_and_summary(nb, path: Path) -> tuple[str, str]:
-    """The first Markdown heading, and the paragraph after it."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            m = re.search(r"^#\s+(.+)$", cell.source, re.M)
+    """The first Markdown heading, and the paragraph after it (`nb`: the notebook's JSON, or nbformat's)."""
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            text = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            m = re.search(r"^#\s+(.+)$", text, re.M)
             if m:
-                rest = cell.source[m.end():].strip().split("\n\n")[0]
+                rest = text[m.end():].strip().split("\n\n")[0]
                 return m.group(1).strip(), " ".join(rest.split())
     raise BuildError("a notebook needs a Markdown cell with a `# Title` heading", path)
 
 
-def _markdown_cell(source: str) -> str:
-    return pandoc.run(["-f", pandoc.READER, "-t", "html5", "--mathml", "--wrap=none"], source)
+# an output's picture, as an <img> with its data inline (a page is one file, as nbconvert made it)
+IMAGES = ("image/svg+xml", "image/png", "image/jpeg", "image/gif")
 
 
-def to_html(nb) -> str:
-    """The cells as HTML (nbconvert's basic template), Markdown through pandoc like the article."""
-    from nbconvert import HTMLExporter
+def _shown(cell: dict) -> dict:
+    """A cell as its page shows it: no metadata (pandoc would print it as data- attributes), and
+    each picture as an <img> with an alt text, since the notebook has none to give."""
+    outputs = []
+    for out in cell.get("outputs", []):
+        out, data = {**out, "metadata": {}}, out.get("data") or {}
+        mime = next((m for m in IMAGES if m in data), None)
+        if "text/html" in data:  # nbconvert's preference too: a table over its picture
+            out["data"] = {"text/html": data["text/html"]}
+        elif mime is not None:
+            raw = "".join(data[mime]) if isinstance(data[mime], list) else data[mime]
+            b64 = (base64.b64encode(raw.encode("utf-8")).decode("ascii") if mime == "image/svg+xml"
+                   else "".join(raw.split()))
+            n = cell.get("execution_count")
+            alt = f"A figure output of code cell [{n}]" if n else "A figure output of the code cell above"
+            out["data"] = {"text/html": f'<img alt="{alt}" src="data:{mime};base64,{b64}">'}
+        outputs.append(out)
+    return {**cell, "metadata": {}, **({"outputs": outputs} if "outputs" in cell else {})}
 
-    exporter = HTMLExporter(template_name="basic", filters={"markdown2html": _markdown_cell})
-    body, _ = exporter.from_notebook_node(nb)
-    return body
+
+def to_html(text: str) -> str:
+    """The cells as HTML, in one pandoc run of its ipynb reader: each Markdown cell parsed on its
+    own (an unclosed fence stays in its cell), code highlighted as in the chapters, outputs'
+    colour codes dropped. nbconvert, used before, took a second of CPU and a pandoc run per
+    Markdown cell: the largest part of a cold build."""
+    doc = json.loads(text)
+    doc["cells"] = [_shown(c) for c in doc["cells"]]
+    return pandoc.run(["-f", "ipynb", "-t", "html5", "--mathml", "--wrap=none"], json.dumps(doc))
 
 
 def rendered(nb, path: Path, cache_root: Path) -> dict:
     """{title, summary, cells} as HTML, cached by the executed notebook, this module and
-    nbconvert's and pandoc's versions: an edit elsewhere converts no notebook again."""
+    pandoc's version: an edit elsewhere converts no notebook again."""
     import nbformat
 
     return page(nbformat.writes(nb), path, cache_root)
 
 
 def _page_key(text: str, cache_root: Path) -> str:
-    from importlib.metadata import version
-
-    return key(text, source(Path(__file__)), version("nbconvert"), pandoc.pandoc_version(cache_root))
+    return key(text, source(Path(__file__)), pandoc.pandoc_version(cache_root))
 
 
 def page(text: str, path: Path, cache_root: Path) -> dict:
-    """rendered() of an executed notebook's text (a cached page reads no nbformat)."""
+    """rendered() of an executed notebook's text: its JSON to HTML, with no Jupyter package."""
     def make() -> dict:
-        import nbformat
-
-        nb = nbformat.reads(text, as_version=4)
-        title, summary = title_and_summary(nb, path)
-        return {"title": title, "summary": pandoc.inline_markdown(summary) if summary else "", "cells": to_html(nb)}
+        title, summary = title_and_summary(json.loads(text), path)
+        return {"title": title, "summary": pandoc.inline_markdown(summary) if summary else "", "cells": to_html(text)}
 
     return Cache(cache_root, "notebooks").json(f"{path.stem}-html", _page_key(text, cache_root), make)
-
-
-def highlight_css() -> str:
-    from pygments.formatters import HtmlFormatter
-
-    # the two styles whose every colour keeps a 4.5:1 contrast on the site's code panels
-    dark = HtmlFormatter(style="lightbulb").get_style_defs(".highlight")
-    return (HtmlFormatter(style="xcode").get_style_defs(".highlight") +
-            "\n@media (prefers-color-scheme: dark) {\n" + dark + "\n}\n")
 
 
 def time_limit(project: Project) -> int:
@@ -202,7 +212,6 @@ def media(project: Project, log=print, frozen: bool = False) -> Media:
     """Every companion notebook as site/notebooks/NAME.html and NAME.ipynb, and the article's list."""
     found = paths(project)
     media, listing = Media(), []
-    css = highlight_css() if found else ""
     limit = time_limit(project)
     for path in found:
         text = executed_text(path, project.cache, log, project.root, limit, frozen)
@@ -211,7 +220,7 @@ def media(project: Project, log=print, frozen: bool = False) -> Media:
                  "href": f"notebooks/{path.stem}.html", "ipynb": f"notebooks/{path.name}", "file": path.name}
         ran = executed_copy.provenance(json.loads(text)["metadata"]["sitegen"], path, project.root)
         text = render_page(project, {"site": project.config, "notebook": entry, "cells": html["cells"],
-                                     "highlight_css": css, "ran": ran}, "notebook.html.j2")
+                                     "ran": ran}, "notebook.html.j2")
         media.files[entry["href"]] = text.encode("utf-8")
         media.files[entry["ipynb"]] = path.read_bytes()
         listing.append(entry)

@@ -222,3 +222,14 @@ def spread_note(result, marks: str = "shaded bands") -> str:
         return f" One training run per network (seed {s[0]}): no spread across seeds is shown."
     return (f" Each value is the mean over n = {len(s)} training runs (seeds {', '.join(map(str, s))}); "
             f"{marks} span the lowest to the highest run.")
+
+
+def pictured_note(result, pictured: str) -> str:
+    """The caption's sentence for a figure that pictures one training run of several (a surface or
+    a map has no mean): which run it is, and that the text's numbers are over all of them."""
+    s = seeds(result)
+    if len(s) < 2:
+        return spread_note(result)
+    return (f" {pictured} seed {s[0]}'s training run; the numbers the text quotes are the mean ± standard "
+            f"deviation over n = {len(s)} runs (seeds {', '.join(map(str, s))}).")
+

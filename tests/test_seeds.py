@@ -67,7 +67,7 @@ def test_seeds_do_arithmetic_seed_by_seed_and_compare_beyond_the_noise():
     with pytest.raises(BuildError, match="seeds"):  # the author's mistake: one line, not a traceback
         a + measured.Seeds(spread.summarize([1.0, 2.0], [0, 1]))
     assert "{:.1f}".format(a) == "2.0"  # a format prints the mean
-    assert "± " in str(a) and "result-number" in str(a)  # printed: the summary, marked
+    assert "\u00a0±\u00a0" in str(a) and "result-number" in str(a)  # printed: the summary, marked
 
 
 CHAPTER = """\
@@ -153,7 +153,8 @@ def test_prose_helpers_rank_by_the_mean_and_compare_in_three_cases(tmp_path):
 
     s = lambda *v: spread.summarize(list(v), [0, 1, 2])  # noqa: E731
     metrics = {"a": {"err": s(0.10, 0.11, 0.12)}, "b": {"err": s(0.30, 0.31, 0.32)},
-               "c": {"err": s(0.115, 0.135, 0.105)}, "d": {"err": s(None, None, None)}}
+               "c": {"err": s(0.115, 0.135, 0.105)}, "d": {"err": s(None, None, None)},
+               "blocks": {"mixed": ["layer1.1", "layer1.0", "layer1.0"], "same": ["x", "x", "x"], "one": "y"}}
     ResultStore(tmp_path).save("toy", "quick", "k" * 64, {}, {"seeds": [0, 1, 2]}, metrics, {}, {})
     view = results.ResultsView(ResultStore(tmp_path), "quick")
     h = view.helpers(set(), [])
@@ -168,6 +169,10 @@ def test_prose_helpers_rank_by_the_mean_and_compare_in_three_cases(tmp_path):
     assert "}0.11\u00a0±\u00a00.01`" in h["result"]("toy", "a", "err", fmt="{:.2f}")
     out = AuthorEnvironment().from_string("{{ (xs | max).mean }} {{ (xs | min).mean }} {{ [3, 1, 2] | max }}").render(xs=[b, a, c])
     assert out == f"{b.mean} {a.mean} 3"
+    # a label stored once per seed, grouped (was printed as a Python tuple)
+    assert h["by_seed"]("toy", "blocks", "mixed") == "`layer1.1` on seed 0 and `layer1.0` on seeds 1 and 2"
+    assert h["by_seed"]("toy", "blocks", "same") == "`x` on every seed"
+    assert h["by_seed"]("toy", "blocks", "one") == "`y`"
 
 
 @pytest.mark.parametrize("values, fmt, text", [

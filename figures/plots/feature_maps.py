@@ -1,7 +1,7 @@
 """feature_maps: a few test images as they pass through a trained ResNet and its plain twin."""
 from __future__ import annotations
 
-from figures.plotstyle import WIDTHS, Theme, net_label, vega_spec
+from figures.plotstyle import WIDTHS, Theme, net_label, pictured_note, vega_spec
 
 EXPERIMENT = "feature_maps"
 WIDTH = "page"
@@ -60,7 +60,7 @@ def caption(result) -> str:
             f"after the stem and after each of the three stages (32×32, 16×16 and 8×8 maps) of the "
             f"trained {net_label(r)} and {net_label(p)} networks; brighter is a stronger activation, "
             f"scaled per network and stage. Under each network's last map: its prediction "
-            f"(red where wrong).")
+            f"(red where wrong)." + pictured_note(result, "The maps and predictions come from"))
 
 
 def alt(result) -> str:

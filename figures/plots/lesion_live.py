@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures.plotstyle import Theme, figure, legend, net_label, pct
+from figures.plotstyle import Theme, figure, legend, net_label, pct, spread_note
 
 EXPERIMENT = "lesion_live"
 WIDTH = "body"
@@ -44,7 +44,7 @@ def caption(result) -> str:
     return (f"What the live figure computes, measured in PyTorch: the accuracy of our trained "
             f"{net_label(r)} and {net_label(p)} on its fixed sample of {n} test images after deleting "
             f"one block (bars), and intact (dashed lines). In the browser the same exported networks "
-            f"run on the same images, any blocks deleted.")
+            f"run on the same images, any blocks deleted." + spread_note(result))
 
 
 def alt(result) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures.plotstyle import Theme, figure, net_label, spread_note, vega_spec
+from figures.plotstyle import Theme, figure, net_label, pictured_note, seeds, spread, vega_spec
 
 EXPERIMENT = "loss_landscape"
 WIDTH = "page"
@@ -77,27 +77,38 @@ def caption(result) -> str:
             f"{'one pair' if k == 1 else f'{k} independent pairs'} of random filter-normalized directions "
             f"(one column per pair; the interactive chart shows one network and pair at a time); "
             f"the centre (0, 0) is the trained weights. Same colour scale for all. "
-            f"Compare Li et al. 2018, Fig. 5." + spread_note(result))
+            f"Compare Li et al. 2018, Fig. 5." + pictured_note(result, "The surfaces come from"))
 
 
 def alt(result) -> str:
+    """What the picture shows: the pictured run's numbers (the first seed's), not the means."""
     r, p = _nets(result)
     m = result.metrics
+
+    def pictured(*path):
+        s = spread(result, *path)
+        return s["values"][0] if s else _at(m, path)
 
     def f(v):
         return "n/a" if v is None else f"{v:.3g}"
 
     def rises(name):
-        return ", ".join(f(m[name]["pairs"][str(k)]["edge_rise"]) for k in _pairs(result))
+        return ", ".join(f(pictured(name, "pairs", str(k), "edge_rise")) for k in _pairs(result))
 
     def convex(name):
-        return ", ".join(f"{100 * m[name]['pairs'][str(k)]['convex_fraction']:.0f}%" for k in _pairs(result))
+        return ", ".join(f"{100 * pictured(name, 'pairs', str(k), 'convex_fraction'):.0f}%" for k in _pairs(result))
 
-    return (f"{2 * len(_pairs(result))} contour maps of loss, one per network and pair of directions. "
-            f"{net_label(r)}: loss {f(m[r]['center_loss'])} at the centre; towards the edge of the grid it "
-            f"rises by {rises(r)} in the {len(_pairs(result))} pairs; locally convex at {convex(r)} of the "
-            f"grid. {net_label(p)}: {f(m[p]['center_loss'])} at the centre, rising by {rises(p)}; locally "
-            f"convex at {convex(p)}.")
+    return (f"{2 * len(_pairs(result))} contour maps of loss (seed {seeds(result)[0]}), one per network and pair "
+            f"of directions. {net_label(r)}: loss {f(pictured(r, 'center_loss'))} at the centre; towards the edge "
+            f"of the grid it rises by {rises(r)} in the {len(_pairs(result))} pairs; locally convex at "
+            f"{convex(r)} of the grid. {net_label(p)}: {f(pictured(p, 'center_loss'))} at the centre, rising by "
+            f"{rises(p)}; locally convex at {convex(p)}.")
+
+
+def _at(node, path):
+    for key in path:
+        node = node[key]
+    return node
 
 
 def chart(result):

@@ -1,7 +1,7 @@
 """shattered_gradients: correlation of input gradients between nearby inputs (Balduzzi et al. 2017)."""
 from __future__ import annotations
 
-from figures.plotstyle import Theme, figure, legend, vega_spec
+from figures.plotstyle import Theme, figure, legend, spread_note, vega_spec
 
 EXPERIMENT = "shattered_gradients"
 WIDTH = "page"
@@ -54,7 +54,7 @@ def caption(result) -> str:
             f"({s['points']} points a line, {s['pairs']} lines), for plain and residual networks at "
             f"initialization (dashed) and trained (solid). Left: neighbouring points, by depth. Right: "
             f"the {_deepest(result)}-layer networks, as the two points move apart. Compare Balduzzi "
-            f"et al. 2017, Fig. 1.")
+            f"et al. 2017, Fig. 1." + spread_note(result))
 
 
 def alt(result) -> str:

@@ -16,6 +16,7 @@ from figures.store import ResultStore, StoredResult
 from figures.spread import is_spread
 
 from ..errors import BuildError
+from ..sandbox import code_filter
 from . import measured, numbers
 
 WIDTHS = ("body", "page", "screen")
@@ -145,7 +146,22 @@ class ResultsView:
 
         return {"result": result, "value": value, "figure": figure,
                 "seeds": self.seeds, "ranked": self.ranked, "compare": compare,
-                "mean": mean, "lowest": lowest, "highest": highest}
+                "mean": mean, "lowest": lowest, "highest": highest, "by_seed": self.by_seed}
+
+    def by_seed(self, experiment: str, *path: Any) -> str:
+        """A label the experiment stored once per seed (a block's name), for prose: "`a` on every
+        seed", or grouped, "`a` on seed 0 and `b` on seeds 1 and 2"; a single label as itself."""
+        path = tuple(numbers.unwrap(p) for p in path)
+        labels, seeds = self.value(experiment, *path), self.seeds(experiment)
+        if len(seeds) < 2 or not isinstance(labels, (list, tuple)) or len(labels) != len(seeds):
+            return code_filter(numbers.unwrap(labels))
+        groups: dict[str, list[int]] = {}
+        for seed, label in zip(seeds, labels):
+            groups.setdefault(str(label), []).append(seed)
+        if len(groups) == 1:
+            return f"{code_filter(next(iter(groups)))} on every seed"
+        return _and([f"{code_filter(label)} on seed{'s' if len(on) > 1 else ''} {_and([str(s) for s in on])}"
+                     for label, on in groups.items()])
 
     def seeds(self, experiment: str) -> tuple:
         """The seeds an experiment's stored result was measured on: prose that says
@@ -193,6 +209,10 @@ def lowest(v: Any) -> Any:
 def highest(v: Any) -> Any:
     """The highest seed's value (a plain number is its own)."""
     return v.max if isinstance(v, measured.Seeds) else numbers.unwrap(v)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def compare(a: Any, b: Any) -> int:

@@ -183,24 +183,34 @@ local function figure_div(el)
   return out
 end
 
+-- Handlers return nothing where they change nothing: pandoc then keeps its own element
+-- instead of reading back the filter's copy (most paragraphs hold no display equation).
+local function has_display_math(inlines)
+  for _, el in ipairs(inlines) do
+    if el.t == "Math" and el.mathtype == "DisplayMath" then return true end
+  end
+  return false
+end
+
 local function Para(el)
   local fig = image_figure(el)
   if fig then return fig end
+  if not has_display_math(el.content) then return nil end
   el.content = label_equations(el.content)
   return el
 end
 
 local function Plain(el)
+  if not has_display_math(el.content) then return nil end
   el.content = label_equations(el.content)
   return el
 end
 
 -- A table's {#tbl:label} becomes data-label, so the chapter's id prefix leaves it alone.
 local function Table(el)
-  if el.identifier:match("^tbl:") then
-    el.attributes["data-label"] = el.identifier
-    el.identifier = ""
-  end
+  if not el.identifier:match("^tbl:") then return nil end
+  el.attributes["data-label"] = el.identifier
+  el.identifier = ""
   return el
 end
 

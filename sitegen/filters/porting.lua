@@ -35,8 +35,13 @@ local function bad_length(value)
   return not UNITS[value:match("[%%a-z]*$")]
 end
 
+-- Whether the first pass met an image labelled as a figure: the second looks for misplaced
+-- ones only then (walking every paragraph's words costs a chapter a third of its pandoc time)
+local fig_images = false
+
 function Image(img)
   img.identifier = quarto_label(img.identifier)
+  if img.identifier:match("^fig:") then fig_images = true end
   for _, key in ipairs({ "width", "height" }) do
     local v = img.attributes[key]
     if v and bad_length(v) then
@@ -48,14 +53,23 @@ function Image(img)
   return img
 end
 
+-- Each handler returns nothing where it changes nothing: pandoc then keeps its own element
+-- instead of reading the filter's copy back.
 function Cite(el)
-  for _, c in ipairs(el.citations) do c.id = quarto_label(c.id) end
-  return el
+  local changed = false
+  for _, c in ipairs(el.citations) do
+    local id = quarto_label(c.id)
+    if id ~= c.id then c.id, changed = id, true end
+  end
+  if changed then return el end
 end
 
 function Table(el)
-  el.identifier = quarto_label(el.identifier)
-  return el
+  local id = quarto_label(el.identifier)
+  if id ~= el.identifier then
+    el.identifier = id
+    return el
+  end
 end
 
 function Str(el)
@@ -67,7 +81,7 @@ end
 -- An image labelled as a figure must be its paragraph's only content; anywhere else it
 -- would be an inline picture without number, caption or dark variant.
 local function misplaced(inlines, alone)
-  if alone then return inlines end
+  if alone or not fig_images then return nil end
   return inlines:walk({
     Image = function(img)
       local label = img.identifier:match("^fig:(.+)$")
@@ -85,19 +99,27 @@ local function is_figure_paragraph(el)
 end
 
 function Para(el)
-  el.content = misplaced(el.content, is_figure_paragraph(el))
-  return el
+  if not fig_images then return nil end
+  local content = misplaced(el.content, is_figure_paragraph(el))
+  if content then
+    el.content = content
+    return el
+  end
 end
 
 function Plain(el)
-  el.content = misplaced(el.content, false)
-  return el
+  local content = misplaced(el.content, false)
+  if content then
+    el.content = content
+    return el
+  end
 end
 
 function Header(el)
   -- Quarto's {#sec-intro} is the heading's id "intro", so that @sec-intro (sec:intro) finds it
-  el.identifier = el.identifier:gsub("^sec%-(.)", "%1")
-  el.content = misplaced(el.content, false)
+  local id, content = el.identifier:gsub("^sec%-(.)", "%1"), misplaced(el.content, false)
+  if id == el.identifier and not content then return nil end
+  el.identifier, el.content = id, content or el.content
   return el
 end
 
@@ -131,12 +153,14 @@ end
 
 -- A callout: its title from title="...", else from a heading that opens it, else its kind.
 function Div(el)
-  el.identifier = quarto_label(el.identifier)
+  local id = quarto_label(el.identifier)
+  local changed = id ~= el.identifier
+  el.identifier = id
   local figure = el.identifier:match("^fig:(.+)$")
   if figure then return figure_div(el, figure) end
   local kind = nil
   for _, c in ipairs(el.classes) do kind = kind or c:match("^callout%-(%a+)$") end
-  if not kind or not CALLOUTS[kind] then return el end
+  if not kind or not CALLOUTS[kind] then return changed and el or nil end
   local content = el.content
   local title = el.attributes.title and pandoc.Inlines(pandoc.read(el.attributes.title, "markdown").blocks[1].content)
   if not title and content[1] and content[1].t == "Header" then
@@ -146,7 +170,7 @@ function Div(el)
   local label = title and (CALLOUTS[kind] .. ": " .. pandoc.utils.stringify(title)) or CALLOUTS[kind]
   title = title or pandoc.Inlines({ pandoc.Str(CALLOUTS[kind]) })
   local head = pandoc.Div({ pandoc.Plain(title) }, pandoc.Attr("", { "callout-title" }))
-  local attrs = { role = "note", ["aria-label"] = label }
+  local attrs = { { "role", "note" }, { "aria-label", label } }  -- a list: a table's keys have no order
   return pandoc.Div({ head, pandoc.Div(content, pandoc.Attr("", { "callout-body" })) },
                     pandoc.Attr(el.identifier, { "callout", "callout-" .. kind }, attrs))
 end

@@ -179,7 +179,7 @@ def test_a_notebook_page_is_converted_once(tmp_path, monkeypatch):
     nb = read(path)
     first = notebooks.rendered(nb, path, tmp_path / ".cache")
     assert first["title"] == "A tiny notebook" and "<math" in first["summary"] and '<span class="dv">1</span>' in first["cells"]
-    monkeypatch.setattr(notebooks, "to_html", lambda text: pytest.fail("converted again"))
+    monkeypatch.setattr(notebooks, "to_html", lambda text, path=None: pytest.fail("converted again"))
     assert notebooks.rendered(read(path), path, tmp_path / ".cache") == first
     nbformat.write(tiny_notebook("x = 2"), str(path))  # another notebook: converted
     with pytest.raises(pytest.fail.Exception, match="converted again"):

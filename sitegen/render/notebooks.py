@@ -137,14 +137,14 @@ def _shown(cell: dict) -> dict:
     return {**cell, "metadata": {}, **({"outputs": outputs} if "outputs" in cell else {})}
 
 
-def to_html(text: str) -> str:
+def to_html(text: str, path: Path | None = None) -> str:
     """The cells as HTML, in one pandoc run of its ipynb reader: each Markdown cell parsed on its
     own (an unclosed fence stays in its cell), code highlighted as in the chapters, outputs'
     colour codes dropped. nbconvert, used before, took a second of CPU and a pandoc run per
     Markdown cell: the largest part of a cold build."""
     doc = json.loads(text)
     doc["cells"] = [_shown(c) for c in doc["cells"]]
-    return pandoc.run(["-f", "ipynb", "-t", "html5", "--mathml", "--wrap=none"], json.dumps(doc))
+    return pandoc.run(["-f", "ipynb", "-t", "html5", "--mathml", "--wrap=none"], json.dumps(doc), path)
 
 
 def rendered(nb, path: Path, cache_root: Path) -> dict:
@@ -163,7 +163,7 @@ def page(text: str, path: Path, cache_root: Path) -> dict:
     """rendered() of an executed notebook's text: its JSON to HTML, with no Jupyter package."""
     def make() -> dict:
         title, summary = title_and_summary(json.loads(text), path)
-        return {"title": title, "summary": pandoc.inline_markdown(summary) if summary else "", "cells": to_html(text)}
+        return {"title": title, "summary": pandoc.inline_markdown(summary) if summary else "", "cells": to_html(text, path)}
 
     return Cache(cache_root, "notebooks").json(f"{path.stem}-html", _page_key(text, cache_root), make)
 

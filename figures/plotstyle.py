@@ -8,42 +8,16 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.backends.backend_mixed import MixedModeRenderer  # noqa: E402
+from matplotlib.backends.backend_svg import RendererSVG  # noqa: E402
 
 from figures.names import FAMILIES, net_label  # noqa: E402, F401 (the plot modules' names)
-
-
-@dataclass(frozen=True)
-class Theme:
-    name: str
-    fg: str          # text and axes
-    muted: str       # grid, secondary text
-    bg: str          # figure background ("none" = page shows through)
-    page: str        # the page's background (article.css --bg) behind a legend's text; light's is
-                     # #fefefe, not #ffffff, so that the dark recolouring swaps only what uses it
-    plain: str       # series colour for plain (no shortcut) networks
-    residual: str    # series colour for residual networks
-    accent: tuple    # further series colours
-
-
-LIGHT = Theme("light", fg="#222222", muted="#8a8a8a", bg="none", page="#fefefe",
-              plain="#c0392b", residual="#1f5fa8",
-              accent=("#2a9d8f", "#8e44ad", "#d68910", "#555555", "#16a085"))
-DARK = Theme("dark", fg="#e6e6e6", muted="#8f8f8f", bg="none", page="#15171b",
-             plain="#ff7b6b", residual="#7fb2ff",
-             accent=("#5fd3c4", "#c39bd3", "#f5b041", "#bbbbbb", "#48c9b0"))
-THEMES = {"light": LIGHT, "dark": DARK}
-
-
-def palette(theme: Theme) -> tuple[str, ...]:
-    """Every colour a theme gives the plots, in the same order for every theme."""
-    return (theme.fg, theme.muted, theme.plain, theme.residual, *theme.accent, theme.page)
+from figures.themes import DARK, LIGHT, THEMES, Theme, palette  # noqa: E402, F401 (theirs too)
 
 
 def recolour(svg: bytes, source: Theme, target: Theme) -> bytes:
@@ -98,18 +72,35 @@ def figure(theme: Theme, width: str = "body", aspect: float = 0.5, ncols: int = 
 
 
 def svg_bytes(fig) -> bytes:
-    """Deterministic SVG of `fig`; closes the figure."""
-    buf = io.BytesIO()
-    # the tight box measured in one layout pass on Agg: savefig's bbox_inches="tight" would
-    # draw the whole SVG twice, once only to measure it
-    tight = fig.get_tightbbox(FigureCanvasAgg(fig).get_renderer()).padded(matplotlib.rcParams["savefig.pad_inches"])
+    """Deterministic SVG of `fig`, cropped to its tight box as savefig's bbox_inches="tight"
+    would; closes the figure. One pass: the SVG is drawn once and the tight box then measured
+    with the same renderer, whose text sizes are cached by then (savefig measures it in a
+    layout pass of its own first), and the crop is the root element's viewBox."""
+    buf = io.StringIO()
+    fig.patch.set_facecolor("none")  # as savefig(transparent=True)
+    fig.patch.set_edgecolor("none")
+    for ax in fig.axes:
+        ax.patch.set_facecolor("none")
+        ax.patch.set_edgecolor("none")
+    pad = matplotlib.rcParams["savefig.pad_inches"]
+    dpi = fig.dpi  # raster parts (imshow) keep the figure's own resolution, as savefig keeps them
+    fig.set_dpi(72)  # the SVG's unit is the point
+    width, height = fig.get_size_inches()
     with plt.rc_context({"svg.hashsalt": "resnet-explainer", "svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
-                    bbox_inches=tight, transparent=True)
+        svg = RendererSVG(width * 72, height * 72, buf, image_dpi=dpi, metadata={"Date": None, "Creator": None})
+        renderer = MixedModeRenderer(fig, width, height, dpi, svg)
+        fig.draw(renderer)
+        renderer.finalize()
+        tight = fig.get_tightbbox(renderer).padded(pad)
     plt.close(fig)
-    svg = buf.getvalue().decode("utf-8")
-    # Let the page's font apply; matplotlib writes its own font-family list.
-    return svg.encode("utf-8")
+    x, y, w, h = (_pt(v * 72) for v in (tight.x0, height - tight.y1, tight.width, tight.height))
+    root = re.compile(r'(<svg [^>]*?)width="[^"]*" height="[^"]*" viewBox="[^"]*"')  # the first element
+    return root.sub(rf'\1width="{w}pt" height="{h}pt" viewBox="{x} {y} {w} {h}"', buf.getvalue(), count=1).encode("utf-8")
+
+
+def _pt(v: float) -> str:
+    """A length in points as matplotlib's SVG writes them: up to six decimals, no trailing zeros."""
+    return f"{v:f}".rstrip("0").rstrip(".")
 
 
 def legend(ax, theme: Theme, **kw):

@@ -14,19 +14,24 @@ unless an experiment must run, nor matplotlib unless a figure is drawn.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
+import functools
 import os
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import publish, stamp
 from .errors import BuildError
 from .model import BuildReport
 from .project import Project
+
+if TYPE_CHECKING:
+    from .render.figures import Drawing
 
 PAUSE_ENV = "SITEGEN_PAUSE_AT"  # test hook, "phase:marker-file[:seconds]"
 
@@ -76,26 +81,37 @@ def make(project: Project, report: BuildReport, *, frozen: bool, force: tuple[st
 
     from . import guard, plan, run
     from .read import read
+    from .render import page_meta
+    from .render.figures import Drawing
+    from .render.results import ResultsView
 
     store = ResultStore(project.results)
     timed = _Timer(report)
     with timed("read"):
         chapters, deck = read(project)
     pause_point("chapters")
-    with timed("plan"):
-        todo = plan.plan(project, store, chapters, deck, force)
-    with timed("run"):
-        guard.check(project, todo.stale, frozen=frozen, train=train)  # the committed networks
-        report.ran = run.run_stale(project, todo.stale, frozen=frozen, progress=progress, log=log)
-    return render(project, store, chapters, deck, report, log, frozen)
+    # the figures the chapters name start drawing now, in a forked process, beside the plan
+    ahead = Drawing.ahead(plan.figures_named(chapters, deck), ResultsView(store, project.config.profile).load,
+                          project.cache, also=functools.partial(page_meta.title_card, project))
+    with ahead or contextlib.nullcontext():
+        with timed("plan"):
+            todo = plan.plan(project, store, chapters, deck, force)
+        with timed("run"):
+            guard.check(project, todo.stale, frozen=frozen, train=train)  # the committed networks
+            report.ran = run.run_stale(project, todo.stale, frozen=frozen, progress=progress, log=log)
+        if report.ran and ahead is not None:  # drawn from results since remade: drawn again in render
+            ahead.close()
+            ahead = None
+        return render(project, store, chapters, deck, report, log, frozen, ahead)
 
 
 def render(project: Project, store, chapters, deck, report: BuildReport, log,
-           frozen: bool = False) -> dict[str, bytes | Path]:
-    """The render phase: every file of the site, from the chapters, the talk and the stored results."""
+           frozen: bool = False, ahead: Drawing | None = None) -> dict[str, bytes | Path]:
+    """The render phase: every file of the site, from the chapters, the talk and the stored results;
+    `ahead`, the figures started before the plan, if their results are still those stored."""
     from .modules import plot_experiment, plot_names
     from .read.bibliography import load_entries
-    from .render import chapters as render_chapters, notebooks, page, video
+    from .render import chapters as render_chapters, notebooks, page, page_meta, video
     from .render.figures import Drawing
     from .render.references import references
     from .render.results import ResultsView
@@ -110,7 +126,12 @@ def render(project: Project, store, chapters, deck, report: BuildReport, log,
         article_figures = sorted({f for ch in chapters for f in ch.used_figures})
         names = sorted({*article_figures, *(deck.figures if deck else ())})
         t0 = time.perf_counter()
-        with Drawing(names, {n: view.load(plot_experiment(n)) for n in names}, project.cache) as drawing, \
+        if ahead is None or ahead.names != names:  # a figure placed only on a branch taken or not
+            if ahead is not None:
+                ahead.close()
+            ahead = Drawing(names, {n: view.load(plot_experiment(n)) for n in names}, project.cache,
+                            also=functools.partial(page_meta.title_card, project))
+        with ahead as drawing, \
                 ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
             entries = pool.submit(load_entries, project.bibliography, project.cache)
             t_pandoc, done = time.perf_counter(), []

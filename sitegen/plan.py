@@ -77,6 +77,13 @@ def needed(chapters: list[Chapter], deck: Deck | None, known: Iterable[str], for
     return sorted(out)
 
 
+def figures_named(chapters: list[Chapter], deck: Deck | None) -> list[str]:
+    """The known figures that the chapters' source and the talk place: those the render phase
+    draws, unless a template places one only on a branch it takes or not."""
+    named = {f for ch in chapters for figs, _, _ in calls(ch) for f, _ in figs}
+    return sorted((named | set(deck.figures if deck else ())) & set(plot_names()))
+
+
 def status(store: ResultStore, names: list[str], project: Project, force: Iterable[str] = ()) -> list[Status]:
     """Whether each result is fresh, with estimates that count the networks to train first."""
     from figures import paths, runner

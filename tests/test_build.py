@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 
+from conftest import fresh_build
 from sitegen.build import build
 from sitegen.project import load_project
 
@@ -92,3 +93,28 @@ def test_a_rerun_that_changes_only_provenance_updates_the_card(project_root):
     report = build(load_project(project_root), progress=False, log=lambda m: None)
     assert report.ran == [] and "gradient_flow" in report.figures_drawn
     assert "2099-01-02T03:04:05Z" in (project_root / "site" / "index.html").read_text()
+
+
+def test_a_build_that_draws_leaves_matplotlib_to_its_drawing_process(built_copy):
+    """The figures and the title card are drawn in a forked process started before the plan,
+    so the build itself never imports matplotlib: it goes on to pandoc meanwhile."""
+    for stale in ("figures", "page"):
+        shutil.rmtree(built_copy / ".cache" / stale)
+    (built_copy / ".cache" / "last-build.json").unlink()
+    card = (built_copy / "site" / "preview.png").read_bytes()
+    svg = (built_copy / "site" / "figures" / "gradient_flow.svg").read_bytes()
+    out = fresh_build(built_copy, ("matplotlib",))
+    assert out[-1] == "[] []", out  # no notebook ran, and the build process loaded no matplotlib
+    assert any((built_copy / ".cache" / "figures").iterdir())  # drawn again, by the other process
+    assert (built_copy / "site" / "preview.png").read_bytes() == card
+    assert (built_copy / "site" / "figures" / "gradient_flow.svg").read_bytes() == svg
+
+
+def test_a_figure_on_a_branch_not_taken_is_not_drawn(project_root):
+    """The figures drawn ahead are those the source names; the build draws the ones the
+    rendered chapters place when the two differ."""
+    ch = project_root / "content" / "02-second.md"
+    ch.write_text(ch.read_text() + '\n{% if false %}{{ figure("gradient_flow_training") }}{% endif %}\n')
+    report = build(load_project(project_root), progress=False, log=lambda m: None)
+    assert report.figures_drawn == ["gradient_flow"]
+    assert not (project_root / "site" / "figures" / "gradient_flow_training.svg").exists()

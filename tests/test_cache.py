@@ -117,9 +117,14 @@ def test_build_recomputes_changed_model_and_frozen_refuses(project_root, monkeyp
                                          r"plain14, plain14@seed1, resnet14, resnet14@seed1; "
                                          r"trains plain14, plain14@seed1, resnet14, resnet14@seed1 first"):
         build(load_project(project_root), frozen=True, progress=False, log=log.append)
+    before = ResultStore(load_project(project_root).results).load("gradient_flow", "quick").provenance["started"]
     report = build(load_project(project_root), progress=False, log=log.append)
     assert report.ran == ["gradient_flow"]
     assert any("experiments to run" in m for m in log)
+    # its figure, started drawing before the plan from the result then stored, is drawn from the new one
+    after = ResultStore(load_project(project_root).results).load("gradient_flow", "quick").provenance["started"]
+    page = (project_root / "site" / "index.html").read_text()
+    assert after != before and "gradient_flow" in report.figures_drawn and after in page and before not in page
 
 
 def test_estimate_counts_networks_missing_from_the_model_cache(tmp_path):

@@ -4,8 +4,10 @@ alt text and a provenance card, as RenderedFigures; and a figure's HTML.
 Figures are cached by what they depend on (the plot module, the shared style,
 the result's checksum, matplotlib's version), so an edited plot module redraws
 only its own figure and a rebuild with nothing changed draws nothing. The figures
-to draw are shared among forked processes (sitegen.render.drawing), started
-before the build's pandoc threads; each is drawn once, in the light theme, and
+to draw go to one forked process, started before the build's pandoc threads, that
+imports matplotlib and the plot modules and shares them with processes it forks
+in turn (sitegen.render.drawing): the build itself imports neither and goes
+straight on to pandoc. Each figure is drawn once, in the light theme, and
 recoloured for the dark one unless it picks its look by the theme's name; the
 captions go through one pandoc run.
 """
@@ -15,11 +17,13 @@ import contextlib
 import dataclasses
 import functools
 import html
+import importlib.util
 import json
 import re
 import sys
 import traceback
 from pathlib import Path
+from typing import Any, Callable, NamedTuple
 
 from figures.store import StoredResult
 
@@ -27,7 +31,7 @@ from .. import pandoc
 from ..cache import Cache, key, source
 from ..errors import BuildError
 from ..model import RenderedFigure
-from ..modules import load_plot
+from ..modules import load_plot, plot_experiment
 from . import drawing
 
 @functools.lru_cache(maxsize=1)
@@ -40,55 +44,61 @@ def _matplotlib_version() -> str:
 def figure_key(name: str, result: StoredResult) -> str:
     # result.json's checksum covers metrics, data, arrays and the provenance the card
     # shows: a rerun that changes only the provenance still redraws the card
-    return key(source(f"figures.plots.{name}", "figures.plotstyle", "figures.spread", "sitegen.render.figures"), result.key,
+    return key(source(f"figures.plots.{name}", "figures.plotstyle", "figures.themes", "figures.spread",
+                      "sitegen.render.figures"), result.key,
                result.checksum, _matplotlib_version())
 
 
 class Drawing:
     """The figures of one build: the cached ones read, the others being drawn."""
 
-    def __init__(self, names: list[str], results: dict[str, StoredResult], cache_root: Path):
+    def __init__(self, names: list[str], results: dict[str, StoredResult], cache_root: Path,
+                 also: Callable[[], Any] | None = None):
+        """`also`: work for the drawing process once it has drawn (a page image it caches)."""
         self.names, self.results = names, results
         self.cache = Cache(cache_root, "figures")
         self.keys = {n: figure_key(n, results[n]) for n in names}
         self.misses = [n for n in names if self._entry(n) is None]  # missing or damaged
-        if self.misses:
-            _import_plotstyle()
-        self.modules = {n: load_plot(n) for n in self.misses}  # imported here: the workers inherit them
-        if self.misses:
-            from figures.plotstyle import view  # matplotlib: only when something is drawn
+        if self.misses:  # one forked process imports matplotlib and draws, sharing the figures with
+            # processes it forks in turn, while this one goes on with the build; where matplotlib is
+            # imported already (the preview server), this one does, in finish()
+            self.workers = drawing.start([self.misses], functools.partial(draw_all, results=results, also=also),
+                                         processes=1, own_share="matplotlib" in sys.modules)
 
-            self.drawn = {n: view(results[n]) for n in self.misses}  # means, and spreads beside
-            self.workers = drawing.start(self.misses, lambda name: draw_pair(self.modules[name], self.drawn[name]))
+    @classmethod
+    def ahead(cls, names: list[str], load: Callable[[str], StoredResult], cache_root: Path,
+              also: Callable[[], Any] | None = None) -> Drawing | None:
+        """The figures the chapters name in their source, started before the plan phase, so that
+        matplotlib's import and the drawing overlap it; None where a result is not stored yet
+        (the run phase makes it first). The build uses it if the run phase changed no result
+        and the chapters place exactly these figures (sitegen.build)."""
+        try:
+            return cls(names, {n: load(plot_experiment(n)) for n in names}, cache_root, also)
+        except BuildError:  # the plan, the run phase or the chapters say it with its line
+            return None
 
     def finish(self) -> dict[str, RenderedFigure]:
         """{name: RenderedFigure}, in the order of `names`."""
         drawn: dict[str, RenderedFigure] = {}
         if self.misses:
-            pairs = dict(zip(self.misses, self.workers.finish()))  # (light, dark)
-            texts = {}
-            for name in self.misses:
-                module, result = self.modules[name], self.drawn[name]
-                with _plot_errors(module):
-                    spec = module.chart(result) if hasattr(module, "chart") else None
-                    texts[name] = (spec, module.caption(result), " ".join(module.alt(result).split()))
-            captions = pandoc.inline_markdown_many([texts[n][1] for n in self.misses])
-            for name, caption in zip(self.misses, captions):
-                (light, dark), (spec, _, alt) = pairs[name], texts[name]
-                width = getattr(self.modules[name], "WIDTH", "body")
-                fig = RenderedFigure(name, width, light, dark, spec, caption, alt,
+            for name, d in zip(self.misses, self.workers.finish()[0]):
+                fig = RenderedFigure(name, d.width, d.light, d.dark, d.spec, d.caption_html, d.alt,
                                      provenance_card(self.results[name]), self.results[name].key)
                 drawn[name] = fig
                 # not sort_keys: the card lists its fields in reading order, drawn now or read back
                 self.cache.put(name, self.keys[name], json.dumps({
-                    "width": width, "svg_light": light.decode(), "svg_dark": dark.decode(), "spec": spec,
-                    "caption_html": caption, "alt": alt, "provenance": fig.provenance}).encode())
+                    "width": d.width, "svg_light": d.light.decode(), "svg_dark": d.dark.decode(), "spec": d.spec,
+                    "caption_html": d.caption_html, "alt": d.alt, "provenance": fig.provenance}).encode())
         return {n: drawn[n] if n in drawn else self._cached(n) for n in self.names}
 
     def __enter__(self) -> Drawing:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the drawing still under way (the build failed, or draws these figures anew)."""
         if self.misses:
             self.workers.close()
 
@@ -106,9 +116,12 @@ class Drawing:
 
 def _import_plotstyle() -> None:
     """figures.plotstyle, and so matplotlib, imported without the docstrings of every artist's
-    set(): matplotlib writes them at import (a fifth of its import time) and no build reads them."""
+    set(): matplotlib writes them at import (a fifth of its import time) and no build reads them;
+    and with fontTools' glyph list (a sixth) loaded only if used: matplotlib's TeX font reader
+    imports it, and only usetex text, which no figure uses, reads it."""
     if "figures.plotstyle" in sys.modules:
         return
+    _lazy("fontTools.agl")
     try:
         from matplotlib import artist
         kwdoc = artist.kwdoc
@@ -121,6 +134,64 @@ def _import_plotstyle() -> None:
         pass  # load_plot reports it, with the plot module's line
     finally:
         artist.kwdoc = kwdoc
+
+
+def _lazy(name: str) -> None:
+    """Module `name` imported now but run only when first used (importlib.util.LazyLoader)."""
+    if name in sys.modules:
+        return
+    try:
+        spec = importlib.util.find_spec(name)
+    except ImportError:
+        return
+    if spec is None or spec.loader is None:
+        return
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    parent, _, leaf = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], leaf, module)
+
+
+class Drawn(NamedTuple):
+    """What a plot module makes of its result: both pictures and its texts."""
+    width: str
+    light: bytes
+    dark: bytes
+    spec: dict | None
+    caption_html: str
+    alt: str
+
+
+def draw_all(names: list[str], results: dict[str, StoredResult], also: Callable[[], Any] | None = None) -> list[Drawn]:
+    """Each figure of `names`, drawn from its stored result, shared among forked processes
+    that inherit matplotlib and the plot modules imported here; the captions go through
+    pandoc while they draw. Then `also`, where its mistakes are left for the build to meet."""
+    _import_plotstyle()
+    modules = {n: load_plot(n) for n in names}
+    from figures.plotstyle import view  # matplotlib: only where something is drawn
+
+    seen = {n: view(results[n]) for n in names}  # means, and spreads beside
+    texts, wrong = {}, None
+    try:
+        for n in names:
+            with _plot_errors(modules[n]):
+                spec = modules[n].chart(seen[n]) if hasattr(modules[n], "chart") else None
+                texts[n] = (spec, modules[n].caption(seen[n]), " ".join(modules[n].alt(seen[n]).split()))
+    except BuildError as e:
+        wrong = e
+    with drawing.start(names, lambda name: draw_pair(modules[name], seen[name])) as workers:  # forked now
+        captions = pandoc.inline_markdown_many([texts[n][1] for n in names]) if wrong is None else []
+        pairs = workers.finish()  # a drawing's error first: the picture comes before its words
+    if wrong is not None:
+        raise wrong
+    if also is not None:
+        with contextlib.suppress(BuildError):
+            also()
+    return [Drawn(getattr(modules[n], "WIDTH", "body"), light, dark, texts[n][0], caption, texts[n][2])
+            for n, (light, dark), caption in zip(names, pairs, captions)]
 
 
 def draw_pair(module, result: StoredResult) -> tuple[bytes, bytes]:

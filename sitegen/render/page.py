@@ -110,7 +110,7 @@ def render_site(project: Project, store: ResultStore, chapters: list[Chapter], r
     files = assets(project, figures)
     files.update(live.files(figures, store, cfg.profile))  # the live lesion figure's networks
     meta = meta_context(project, refs)
-    files[PREVIEW] = page_meta.preview_image(cfg, cfg.author_list, meta["published"]["human"], project.cache)
+    files[PREVIEW] = page_meta.title_card(project)
     chapter_ctx = [
         {"slug": ch.slug, "title": ch.title, "number": number, "html": body, "file": ch.path.name}
         for number, ch, body in zip(chapter_numbers(chapters), chapters, bodies)

@@ -92,9 +92,9 @@ def citation_text(cfg: SiteConfig, authors: list[Author], published: _dt.date | 
 
 def chart_theme(cache_root: Path) -> str:
     """The static figures' colours, for the interactive charts (one source of truth).
-    Cached on the style module's source, so a rebuild need not import matplotlib."""
+    From figures.themes, which imports no matplotlib, and cached on its source."""
     def make() -> bytes:
-        from figures.plotstyle import THEMES
+        from figures.themes import THEMES  # no matplotlib
 
         themes = {name: {"fg": t.fg, "muted": t.muted, "category": [t.plain, t.residual, *t.accent]}
                   for name, t in THEMES.items()}
@@ -102,7 +102,15 @@ def chart_theme(cache_root: Path) -> str:
             t["vega"] = vega_config(t)
         return json.dumps(themes, sort_keys=True, separators=(",", ":")).encode()
 
-    return Cache(cache_root, "page").bytes("chart-theme", key(source("figures.plotstyle", "sitegen.render.charts")), make).decode()
+    return Cache(cache_root, "page").bytes("chart-theme", key(source("figures.themes", "sitegen.render.charts")), make).decode()
+
+
+def title_card(project) -> bytes:
+    """The page's title card (preview_image) as site.yml describes it: the page's, and the one
+    the figures' drawing process makes ahead, into the cache, where it imports matplotlib anyway."""
+    cfg = project.config
+    published = parse_date(cfg.published, "published", project.content / "site.yml")
+    return preview_image(cfg, cfg.author_list, human_date(published), project.cache)
 
 
 def preview_image(cfg: SiteConfig, authors: list[Author], date: str, cache_root: Path) -> bytes:
@@ -118,7 +126,7 @@ def _draw_card(cfg: SiteConfig, authors: list[Author], date: str) -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-    from figures.plotstyle import LIGHT
+    from figures.themes import LIGHT
 
     w, h = PREVIEW_SIZE
     fig = Figure(figsize=(w / 100, h / 100), dpi=100)

@@ -10,7 +10,8 @@
 
 Each phase gets what it needs and hands back data (sitegen.model); only the
 write phase and the caches (sitegen.cache) write files. Nothing imports torch
-unless an experiment must run, nor matplotlib unless a figure is drawn.
+unless an experiment must run (or its registration is not cached), and matplotlib
+only the forked process that draws the figures (sitegen.render.figures).
 """
 from __future__ import annotations
 

@@ -132,28 +132,30 @@ def render(project: Project, store, chapters, deck, report: BuildReport, log,
                 ahead.close()
             ahead = Drawing(names, {n: view.load(plot_experiment(n)) for n in names}, project.cache,
                             also=functools.partial(page_meta.title_card, project))
-        with ahead as drawing, \
-                ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        cores = os.cpu_count() or 1
+        with ahead as drawing, ThreadPoolExecutor(max_workers=max(2, cores)) as pool:
             entries = pool.submit(load_entries, project.bibliography, project.cache)
             t_pandoc, done = time.perf_counter(), []
-            rendered = render_chapters.start_pandoc(chapters, project, pool, done)
-            figures = drawing.finish()  # matplotlib here and in forked workers, pandoc in its processes
+            rendered = render_chapters.start_pandoc(chapters, project, pool, done, processes=cores)
+            report.chapters_rendered = sum(f.result() for f in rendered)
+            report.chapters_cached = len(chapters) - report.chapters_rendered
+            report.timings["pandoc"] = round(max(done, default=t_pandoc) - t_pandoc, 3)  # beside the figures
+            if report.chapters_rendered:
+                pause_point("pandoc")
+            # what needs no figure comes first, while the figures are drawn in their processes
+            with timed("bibliography"):
+                refs = references(chapters, project.bibliography, project.csl, entries.result(), project.cache,
+                                  project.content / "site.yml")
+            with timed("notebooks"):
+                notebook_work.finish()
+                notebook_media = notebooks.media(project, log, frozen)
+            figures = drawing.finish()  # matplotlib here or in forked workers
             report.timings["figures"] = round(time.perf_counter() - t0, 3)
             report.figures_drawn = list(drawing.misses)
             if drawing.misses:
                 pause_point("figures")
-            hits = [f.result() for f in rendered]
-            report.timings["pandoc"] = round(max(done, default=t_pandoc) - t_pandoc, 3)  # beside the figures
-            report.chapters_cached = sum(hits)
-            report.chapters_rendered = len(hits) - sum(hits)
-            if report.chapters_rendered:
-                pause_point("pandoc")
-            with timed("bibliography"):
-                refs = references(chapters, project.bibliography, project.csl, entries.result(), project.cache,
-                                  project.content / "site.yml")
-        with timed("media"):  # the slides deck and video, the companion notebooks
-            notebook_work.finish()
-            media = video.media(project, deck, figures, log).update(notebooks.media(project, log, frozen))
+        with timed("media"):  # the slides deck and video
+            media = video.media(project, deck, figures, log).update(notebook_media)
             media.context["slide_links"] = [{"attrs": s.attrs, "figures": list(s.figures), "line": s.line} for s in deck.slides] if deck else []
     with timed("page"):
         return page.render_site(project, store, chapters, refs, {n: figures[n] for n in article_figures}, media)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 from conftest import fresh_build
 from sitegen.build import build
@@ -108,6 +111,17 @@ def test_a_build_that_draws_leaves_matplotlib_to_its_drawing_process(built_copy)
     assert any((built_copy / ".cache" / "figures").iterdir())  # drawn again, by the other process
     assert (built_copy / "site" / "preview.png").read_bytes() == card
     assert (built_copy / "site" / "figures" / "gradient_flow.svg").read_bytes() == svg
+
+
+def test_the_drawing_process_leaves_the_glyph_list_unread_until_used():
+    """matplotlib's TeX font reader imports fontTools' glyph list (a tenth of the drawing
+    process's import); only usetex text reads it, so it loads on first use, and then works."""
+    code = ("import sys; from sitegen.render.figures import _import_plotstyle; _import_plotstyle(); "
+            "import matplotlib.dviread; print('UV2AGL' in vars(sys.modules['fontTools.agl'])); "
+            "import fontTools; print(fontTools.agl.toUnicode('Aacute'), 'UV2AGL' in vars(fontTools.agl))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1], capture_output=True,
+                         text=True, encoding="utf-8", check=True)
+    assert out.stdout.split() == ["False", "\u00c1", "True"], out
 
 
 def test_a_figure_on_a_branch_not_taken_is_not_drawn(project_root):

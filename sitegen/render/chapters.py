@@ -56,25 +56,41 @@ def jinja(chs: list[Chapter], view: ResultsView, known_figures: set[str], projec
         cache.put(ch.slug, entry, json.dumps({"markdown": ch.markdown, "used": used}).encode("utf-8"))
 
 
-def start_pandoc(chs: list[Chapter], project: Project, pool: ThreadPoolExecutor, done: list[float]) -> list[Future]:
-    """One pandoc process per changed chapter in `pool`; each future says whether it was cached,
-    and adds the time it finished to `done`."""
+def start_pandoc(chs: list[Chapter], project: Project, pool: ThreadPoolExecutor, done: list[float],
+                 processes: int) -> list[Future]:
+    """The chapters not cached go through pandoc in `pool`, in up to `processes` processes, each
+    rendering a share of them (a process's start costs as much as a chapter). Each future
+    gives how many chapters its process rendered, and adds the time it finished to `done`."""
     cache = Cache(project.cache, "chapters")
     filter_src = pandoc.filters_source()
     version = _pandoc_version(project.cache)
-
-    def one(ch: Chapter) -> bool:
-        entry = key(ch.markdown, ch.slug, version, filter_src, pandoc.READER)
-        hit = json_entry(cache, ch.slug, entry, ("html",))  # JSON: a truncated entry is a miss, never published
+    entries, todo = {}, []
+    for ch in chs:
+        entries[ch.slug] = key(ch.markdown, ch.slug, version, filter_src, pandoc.READER)
+        hit = json_entry(cache, ch.slug, entries[ch.slug], ("html",))  # JSON: a truncated entry is a miss
         if hit is None:
-            ch.html = render_markdown(ch)
-            cache.put(ch.slug, entry, json.dumps({"html": ch.html}).encode("utf-8"))
+            todo.append(ch)
         else:
             ch.html = hit["html"]
-        done.append(time.perf_counter())
-        return hit is not None
 
-    return [pool.submit(one, ch) for ch in chs]
+    def render(share: list[Chapter]) -> int:
+        htmls = pandoc.chapters_to_html([(ch.markdown, ch.path, f"{ch.slug}-") for ch in share], project.cache)
+        for ch, html in zip(share, htmls):
+            ch.html = html
+            cache.put(ch.slug, entries[ch.slug], json.dumps({"html": html}).encode("utf-8"))
+        done.append(time.perf_counter())
+        return len(share)
+
+    return [pool.submit(render, share) for share in _shares(todo, processes)]
+
+
+def _shares(chs: list[Chapter], n: int) -> list[list[Chapter]]:
+    """`chs` in at most n shares of about equal length, longest first, each in the article's order."""
+    shares: list[list[Chapter]] = [[] for _ in range(min(n, len(chs)))]
+    for ch in sorted(chs, key=lambda c: -len(c.markdown)):
+        min(shares, key=lambda s: sum(len(c.markdown) for c in s)).append(ch)
+    order = {id(ch): i for i, ch in enumerate(chs)}
+    return [sorted(s, key=lambda c: order[id(c)]) for s in shares]
 
 
 def json_entry(cache: Cache, name: str, entry: str, fields: tuple[str, ...]) -> dict | None:

@@ -22,6 +22,7 @@ import json
 import re
 import sys
 import traceback
+import types
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
@@ -137,7 +138,9 @@ def _import_plotstyle() -> None:
 
 
 def _lazy(name: str) -> None:
-    """Module `name` imported now but run only when first used (importlib.util.LazyLoader)."""
+    """Module `name` run only when first used: a placeholder in sys.modules whose first missing
+    attribute imports the real module. (importlib.util.LazyLoader does not serve here: the import
+    statement that meets it reads its __spec__, and that runs it.)"""
     if name in sys.modules:
         return
     try:
@@ -146,13 +149,22 @@ def _lazy(name: str) -> None:
         return
     if spec is None or spec.loader is None:
         return
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    sys.modules[name] = module = _Deferred(name)
+    module.__spec__, module.__file__ = spec, spec.origin
     parent, _, leaf = name.rpartition(".")
     if parent:
         setattr(sys.modules[parent], leaf, module)
+
+
+class _Deferred(types.ModuleType):
+    """A module not imported yet (_lazy): the first attribute it lacks imports it, in its place."""
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):  # copy, pickle and the import system ask for these: not a use
+            raise AttributeError(attr)
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)  # and the parent package's attribute
 
 
 class Drawn(NamedTuple):
@@ -168,7 +180,7 @@ class Drawn(NamedTuple):
 def draw_all(names: list[str], results: dict[str, StoredResult], also: Callable[[], Any] | None = None) -> list[Drawn]:
     """Each figure of `names`, drawn from its stored result, shared among forked processes
     that inherit matplotlib and the plot modules imported here; the captions go through
-    pandoc while they draw. Then `also`, where its mistakes are left for the build to meet."""
+    pandoc while they draw, and `also` beside them, its mistakes left for the build to meet."""
     _import_plotstyle()
     modules = {n: load_plot(n) for n in names}
     from figures.plotstyle import view  # matplotlib: only where something is drawn
@@ -182,14 +194,22 @@ def draw_all(names: list[str], results: dict[str, StoredResult], also: Callable[
                 texts[n] = (spec, modules[n].caption(seen[n]), " ".join(modules[n].alt(seen[n]).split()))
     except BuildError as e:
         wrong = e
-    with drawing.start(names, lambda name: draw_pair(modules[name], seen[name])) as workers:  # forked now
+
+    def work(job: str | None) -> tuple[bytes, bytes] | None:
+        if job is None:  # `also`, beside the figures
+            with contextlib.suppress(BuildError):
+                also()
+            return None
+        return draw_pair(modules[job], seen[job])
+
+    # `also` second: a forked worker's share, as this process runs the captions through pandoc
+    jobs = [*names[:1], None, *names[1:]] if also is not None else names
+    with drawing.start(jobs, work) as workers:  # forked now
         captions = pandoc.inline_markdown_many([texts[n][1] for n in names]) if wrong is None else []
-        pairs = workers.finish()  # a drawing's error first: the picture comes before its words
+        # a drawing's error first: the picture comes before its words
+        pairs = [p for job, p in zip(jobs, workers.finish()) if job is not None]
     if wrong is not None:
         raise wrong
-    if also is not None:
-        with contextlib.suppress(BuildError):
-            also()
     return [Drawn(getattr(modules[n], "WIDTH", "body"), light, dark, texts[n][0], caption, texts[n][2])
             for n, (light, dark), caption in zip(names, pairs, captions)]
 

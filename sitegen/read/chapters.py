@@ -15,6 +15,7 @@ experiments the article needs before anything is rendered.
 """
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -54,12 +55,13 @@ def load_chapters(project: Project) -> list[Chapter]:
     return [c for c in chs if not c.meta.get("draft")]
 
 
-def scan_calls(source: str) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+@functools.lru_cache(maxsize=256)  # the plan asks twice per chapter (figures drawn ahead, results needed)
+def scan_calls(source: str) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
     """(name, template line) of each figure("...") and result("...")/value("...") call."""
     try:
         found = list(sandbox.AuthorEnvironment().parse(source).find_all(nodes.Call))
     except (jinja2.TemplateSyntaxError, RecursionError, MemoryError):
-        return [], []  # the renderer reports it with its line (nested too deeply: too)
+        return (), ()  # the renderer reports it with its line (nested too deeply: too)
     figs, exps = [], []
     for call in found:
         if isinstance(call.node, nodes.Name) and call.args and isinstance(call.args[0], nodes.Const):
@@ -67,10 +69,10 @@ def scan_calls(source: str) -> tuple[list[tuple[str, int]], list[tuple[str, int]
                 figs.append((str(call.args[0].value), call.lineno))
             elif call.node.name in ("result", "value"):
                 exps.append((str(call.args[0].value), call.lineno))
-    return figs, exps
+    return tuple(figs), tuple(exps)
 
 
-def calls(ch: Chapter) -> list[tuple[list[tuple[str, int]], list[tuple[str, int]], int]]:
+def calls(ch: Chapter) -> list[tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...], int]]:
     """The chapter's body and each claim: (figure calls, result calls, first line in the file)."""
     sources = [(ch.code.jinja, ch.body_line)] + [
         ("{{ %s }}" % c, line) for c, line in zip(ch.meta.get("claims") or [], ch.claim_lines())]

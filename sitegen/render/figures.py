@@ -42,12 +42,14 @@ def _matplotlib_version() -> str:
     return version("matplotlib")
 
 
-def figure_key(name: str, result: StoredResult) -> str:
+STYLE = ("figures.plotstyle", "figures.themes", "figures.spread", "sitegen.render.figures")  # every figure's code
+
+
+def figure_key(name: str, result: StoredResult, style: str) -> str:
+    """`style`: source(*STYLE), hashed once for all the figures of a build."""
     # result.json's checksum covers metrics, data, arrays and the provenance the card
     # shows: a rerun that changes only the provenance still redraws the card
-    return key(source(f"figures.plots.{name}", "figures.plotstyle", "figures.themes", "figures.spread",
-                      "sitegen.render.figures"), result.key,
-               result.checksum, _matplotlib_version())
+    return key(source(f"figures.plots.{name}"), style, result.key, result.checksum, _matplotlib_version())
 
 
 class Drawing:
@@ -58,7 +60,8 @@ class Drawing:
         """`also`: work for the drawing process once it has drawn (a page image it caches)."""
         self.names, self.results = names, results
         self.cache = Cache(cache_root, "figures")
-        self.keys = {n: figure_key(n, results[n]) for n in names}
+        style = source(*STYLE) if names else ""
+        self.keys = {n: figure_key(n, results[n], style) for n in names}
         self.misses = [n for n in names if self._entry(n) is None]  # missing or damaged
         if self.misses:  # one forked process imports matplotlib and draws, sharing the figures with
             # processes it forks in turn, while this one goes on with the build; where matplotlib is

@@ -40,16 +40,20 @@ def pandoc_path() -> str:
 @functools.lru_cache(maxsize=1)
 def pandoc_version(cache_root: Path | None = None) -> str:
     """`pandoc --version`'s first line; remembered in the build cache per binary (path, size, mtime)."""
+    return _ask_binary(cache_root, "version", ["--version"]).splitlines()[0]
+
+
+def _ask_binary(cache_root: Path | None, name: str, args: list[str]) -> str:
+    """What the binary prints for `args`, remembered in the build cache per binary (path, size, mtime)."""
     exe = pandoc_path()
-    st = os.stat(exe)
 
     def ask() -> bytes:
-        out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
-        return out.stdout.splitlines()[0].encode("utf-8")
+        return subprocess.run([exe, *args], capture_output=True, check=True).stdout
 
     if cache_root is None:
         return ask().decode("utf-8")
-    return Cache(cache_root, "pandoc").bytes("version", key(exe, st.st_size, st.st_mtime_ns), ask, ".txt").decode("utf-8")
+    st = os.stat(exe)
+    return Cache(cache_root, "pandoc").bytes(name, key(exe, st.st_size, st.st_mtime_ns), ask, ".txt").decode("utf-8")
 
 
 TIMEOUT_S = 120       # longest one pandoc run may take (a chapter takes a second)
@@ -140,16 +144,7 @@ def _expand(line: str, stop: int) -> str:
 def abbreviations(cache_root: Path | None = None) -> list[str]:
     """pandoc's default abbreviations ("e.g.", "al."), which its command line reads and
     pandoc.read does not; remembered in the build cache per binary."""
-    exe = pandoc_path()
-    st = os.stat(exe)
-
-    def ask() -> bytes:
-        return subprocess.run([exe, "--print-default-data-file", "abbreviations"], capture_output=True,
-                              check=True).stdout
-
-    text = ask() if cache_root is None else Cache(cache_root, "pandoc").bytes(
-        "abbreviations", key(exe, st.st_size, st.st_mtime_ns), ask, ".txt")
-    return text.decode("utf-8").split()
+    return _ask_binary(cache_root, "abbreviations", ["--print-default-data-file", "abbreviations"]).split()
 
 
 def filters_source() -> str:

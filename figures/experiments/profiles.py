@@ -35,7 +35,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                   "timed_steps": 2, "rounds": 1},
         # DenseNet-22 (k = 12) has 270,706 parameters, ResNet-20 269,722: comparable size
         "cifar10-10ep": {"models": ["plain20", "resnet20", "preact_resnet20", "highway20",
-                                    "densenet22"]},
+                                    "densenet22"], "seeds": [0, 1, 2]},
         "paper": {"models": ["plain56", "resnet56", "preact_resnet56", "highway56", "densenet40"]},
     },
     "depth_sweep": {
@@ -60,7 +60,7 @@ PROFILES: dict[str, dict[str, dict]] = {
     },
     "highway_gates": {
         "quick": {"depth": 8, "n_images": 64, "batch_size": 64},
-        "cifar10-10ep": {"depth": 20, "n_images": 10000, "batch_size": 500},
+        "cifar10-10ep": {"depth": 20, "n_images": 10000, "batch_size": 500, "seeds": [0, 1, 2]},
         "paper": {"depth": 56, "n_images": 10000, "batch_size": 1000},
     },
     "layer_responses": {

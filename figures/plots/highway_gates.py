@@ -7,7 +7,7 @@ import matplotlib.colors
 import matplotlib.ticker
 import numpy as np
 
-from figures.plotstyle import Theme, figure, vega_spec
+from figures.plotstyle import Theme, band, figure, per_seed, seeds, vega_spec
 
 EXPERIMENT = "highway_gates"
 WIDTH = "page"
@@ -18,6 +18,7 @@ def draw(result, theme: Theme):
     gates = np.array(d["gates"])                     # (checkpoints, layers)
     n = gates.shape[1]
     fig, axes = figure(theme, WIDTH, aspect=0.34, ncols=2)
+    fig.subplots_adjust(wspace=0.42)  # room for the colour bar's label beside the second panel's axis
     ax = axes[0][0]
     cmap = matplotlib.colors.ListedColormap(matplotlib.colormaps["viridis"](np.linspace(0, 0.9, 256)))
     for i in range(n):
@@ -35,14 +36,21 @@ def draw(result, theme: Theme):
     bar.ax.tick_params(colors=theme.fg, labelsize=7)
     bar.outline.set_visible(False)
     ax = axes[0][1]
-    ax.bar(range(1, n + 1), d["final_test"], color=theme.accent[0])
+    # after training: the mean over the seeds, the bars spanning the lowest to the highest run
+    runs = per_seed(result, "final_test")
+    spread = band(runs)
+    final = spread[0] if spread else d["final_test"]
+    err = None if spread is None else [[m - lo for m, lo in zip(spread[0], spread[1])],
+                                       [hi - m for m, hi in zip(spread[0], spread[2])]]
+    ax.bar(range(1, n + 1), final, color=theme.accent[0], yerr=err,
+           error_kw={"ecolor": theme.fg, "elinewidth": 0.8, "capsize": 2})
     ax.axhline(gates[0].mean(), color=theme.muted, linestyle=":", linewidth=1)
     ax.text(n + 0.4, gates[0].mean(), " start", va="center", fontsize=7, color=theme.muted)
     ax.set_xlabel("layer (input → output)")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_title("after training (test images)", fontsize=9)
     ax.set_ylabel("mean transform gate T")
-    ax.set_ylim(0, max(1.0, max(d["final_test"]) * 1.05))
+    ax.set_ylim(0, max(1.0, max(max(r) for r in runs) * 1.05))
     return fig
 
 
@@ -52,7 +60,17 @@ def caption(result) -> str:
             f"Highway network. T = 0 carries the input through unchanged, T = 1 replaces it by the layer's "
             f"transform. On a fixed training batch after each epoch (colour: layer depth) and, in the "
             f"static figure, on test images after training, where the dotted line marks the starting "
-            f"value.")
+            f"value." + _runs_note(result))
+
+
+def _runs_note(result) -> str:
+    """Which run the curves follow, and what the bars average (the curves have no mean: each
+    seed's gates wander their own way)."""
+    s = seeds(result)
+    if len(s) < 2:
+        return f" One training run (seed {s[0]})."
+    return (f" The curves follow seed {s[0]}'s training run; the bars are the mean over n = {len(s)} runs "
+            f"(seeds {', '.join(map(str, s))}), their error bars span the lowest to the highest run.")
 
 
 def alt(result) -> str:

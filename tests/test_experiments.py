@@ -70,6 +70,33 @@ def test_a_network_rekeyed_makes_exactly_the_results_that_analysed_it_stale(quic
                      "highway_gates": "networks changed: highway8, highway8@seed1"}
 
 
+def test_shattered_gradients_measures_the_initialized_networks_once_for_all_seeds(monkeypatch):
+    """The networks at initialization do not depend on the training seed: measured once per
+    process over a profile's seeds (they were most of the run's time), with the same numbers
+    as a fresh measurement, and never reused where the images depend on the seed."""
+    import torch
+
+    from figures.experiments import shattered_gradients as sg
+
+    monkeypatch.setattr(sg, "_INIT", {})
+    calls = []
+    real = sg.correlations
+    monkeypatch.setattr(sg, "correlations", lambda *a: calls.append(1) or real(*a))
+    cfg = experiments.get("shattered_gradients").config("quick")
+    other = dataclasses.replace(cfg, recipe=dataclasses.replace(cfg.recipe, seed=1))
+    g = torch.Generator().manual_seed(0)
+    x, bn_x = torch.randn(2 * cfg.pairs, 3, 32, 32, generator=g), torch.randn(16, 3, 32, 32, generator=g)
+    y = torch.randint(0, 10, (2 * cfg.pairs,), generator=g)
+    first = sg.at_init(cfg, x, y, bn_x, "cpu", reuse=True)
+    once = len(calls)
+    assert once == 2 * len(cfg.init_depths) * cfg.repeats
+    assert sg.at_init(other, x, y, bn_x, "cpu", reuse=True) == first and len(calls) == once
+    assert sg.at_init(other, x, y, bn_x, "cpu", reuse=False) == first and len(calls) == 2 * once
+    # synthetic data and subsets are drawn from the training seed: measured afresh per seed
+    assert not sg._images_fixed(cfg)
+    assert sg._images_fixed(experiments.get("shattered_gradients").config("cifar10-10ep"))
+
+
 def test_architectures_times_every_network_side_by_side(quick_results):
     """Seconds per epoch come from this run's own timing, one machine for all, not from the
     networks' training records (made on different processors and precisions)."""

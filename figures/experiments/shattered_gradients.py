@@ -19,6 +19,8 @@ statistics, the networks at initialization with statistics measured on
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +101,39 @@ def summary(depth: int, corr: np.ndarray, cfg: Config) -> dict:
             "far_correlation": float(corr[list(cfg.lags).index(cfg.far_lag)])}
 
 
+# The networks at initialization do not depend on the seed their trained twins were trained
+# from: measured once per process, not once per training seed (most of this experiment's time).
+_INIT: dict = {}
+
+
+def _images_fixed(cfg: Config) -> bool:
+    """Whether the images do not depend on the training seed: all of CIFAR-10, not a subset."""
+    return cfg.recipe.data == "cifar10" and not (cfg.recipe.n_train or cfg.recipe.n_test)
+
+
+def at_init(cfg: Config, x, y, bn_x, device, reuse: bool) -> tuple[dict, dict]:
+    """(metrics, curves) of every network of `init_depths`, freshly initialized."""
+    key = (dataclasses.replace(cfg, recipe=dataclasses.replace(cfg.recipe, seed=0)), str(device))
+    if reuse and key in _INIT:
+        return copy.deepcopy(_INIT[key])
+    metrics, curves = {}, {}
+    for depth in cfg.init_depths:
+        for kind in ("plain", "resnet"):
+            name = f"{kind}{depth}"
+            runs = []
+            for r in range(cfg.repeats):
+                seed_everything(cfg.seed + r)
+                model = set_bn_statistics(make_model(name).to(device), bn_x)
+                runs.append(correlations(model, x, y, cfg))
+            corr = np.mean(runs, axis=0)
+            curves[name] = [float(v) for v in corr]
+            metrics[name] = summary(depth, corr, cfg)
+    if reuse:
+        _INIT.clear()  # the last config's only
+        _INIT[key] = copy.deepcopy((metrics, curves))
+    return metrics, curves
+
+
 @register("shattered_gradients", Config, modules=MODULES, profiles=profiles("shattered_gradients"),
           estimate_s=ESTIMATE_S["shattered_gradients"])
 def run(cfg: Config, ctx: Context) -> Output:
@@ -110,17 +145,7 @@ def run(cfg: Config, ctx: Context) -> Output:
     bn_x = normalize(bn_x).to(ctx.device)
     metrics: dict = {"init": {}, "trained": {}}
     curves: dict = {"init": {}, "trained": {}}
-    for depth in cfg.init_depths:
-        for kind in ("plain", "resnet"):
-            name = f"{kind}{depth}"
-            runs = []
-            for r in range(cfg.repeats):
-                seed_everything(cfg.seed + r)
-                model = set_bn_statistics(make_model(name).to(ctx.device), bn_x)
-                runs.append(correlations(model, x, y, cfg))
-            corr = np.mean(runs, axis=0)
-            curves["init"][name] = [float(v) for v in corr]
-            metrics["init"][name] = summary(depth, corr, cfg)
+    metrics["init"], curves["init"] = at_init(cfg, x, y, bn_x, ctx.device, _images_fixed(cfg))
     for depth in cfg.depths:
         for kind in ("plain", "resnet"):
             name = f"{kind}{depth}"

@@ -185,3 +185,16 @@ def test_a_spread_never_prints_as_zero_unless_it_is(values, fmt, text):
     from sitegen.render.results import format_value
 
     assert measured.Seeds(spread.summarize(values, [0, 1, 2])).text(fmt, True, format_value) == text
+
+
+def test_every_experiment_analyses_only_seeds_its_profile_trains():
+    """An experiment's seeds are its profile's (SEEDS) or fewer: the one-GPU profiles copy
+    cifar10-10ep's settings, not its seeds, so a GPU run never asks for networks it does not
+    train (they did copy a `seeds: [0, 1, 2]` override, and so asked for seeds 1 and 2)."""
+    from figures.experiments import load_all
+    from figures.experiments.profiles import GPU_EPOCHS, SEEDS
+
+    for exp in load_all().values():
+        for profile in exp.profiles:
+            assert set(exp.seeds(profile)) <= set(SEEDS[profile]), (exp.name, profile, exp.seeds(profile))
+    assert all(f"cifar10-{n}ep" in exp.profiles for n in GPU_EPOCHS for exp in load_all().values())

@@ -149,5 +149,7 @@ for _n in GPU_EPOCHS:
     RECIPES[_name] = {**RECIPES["cifar10-10ep"], "epochs": _n}
     NETWORKS[_name] = NETWORKS["cifar10-10ep"]
     SEEDS[_name] = [0]
-    for _table in (*PROFILES.values(), *ESTIMATE_S.values()):
+    for _table in ESTIMATE_S.values():
         _table[_name] = _table["cifar10-10ep"]
+    for _table in PROFILES.values():  # the networks and settings, not the seeds: SEEDS says those
+        _table[_name] = {k: v for k, v in _table["cifar10-10ep"].items() if k != "seeds"}

@@ -175,6 +175,29 @@ def test_prose_helpers_rank_by_the_mean_and_compare_in_three_cases(tmp_path):
     assert h["by_seed"]("toy", "blocks", "one") == "`y`"
 
 
+def test_result_of_one_seed_prints_that_seeds_value_and_its_card_says_so(tmp_path):
+    """`seed=`: prose about one network (one shown live) quotes its own number, not the mean
+    of its seeds; its card is that seed's value; a seed not measured is the author's error."""
+    from figures.store import ResultStore
+    from sitegen.errors import BuildError
+    from sitegen.render import numbers, results
+
+    store = ResultStore(tmp_path)
+    store.save("toy", "quick", "k" * 64, {}, {"seeds": [0, 1, 2]},
+               {"a": {"err": spread.summarize([0.10, 0.11, 0.13], [0, 1, 2])}}, {}, {})
+    store.save("one", "quick", "k" * 64, {}, {"seeds": [0]}, {"a": {"err": 0.25}}, {}, {})
+    h = results.ResultsView(store, "quick").helpers(set(), [])
+    printed = h["result"]("toy", "a", "err", fmt="{:.2f}", seed=1)
+    assert "}0.11`" in printed and "±" not in printed and 'data-path="a/err/seed/1"' in printed
+    assert "}0.25`" in h["result"]("one", "a", "err", fmt="{:.2f}", seed=0)
+    cards = numbers.sources([printed], store, "quick", [])["numbers"]
+    assert cards["toy/a/err/seed/1"]["what"] == "seed 1's value of err" and cards["toy/a/err/seed/1"]["seed"] == 1
+    with pytest.raises(BuildError, match=r"toy/a/err was measured on seeds 0, 1, 2, not 7$"):
+        h["result"]("toy", "a", "err", seed=7)
+    with pytest.raises(BuildError, match=r"one/a/err was measured on seed 0, not 1$"):
+        h["result"]("one", "a", "err", seed=1)
+
+
 @pytest.mark.parametrize("values, fmt, text", [
     ([0.169, 0.1691, 0.1692], "{:.1%}", "16.9%\u00a0±\u00a00.01%"),  # a spread the format would round away
     ([4.1, 4.3, 4.2], "{:,.0f}", "4\u00a0±\u00a00.1"),

@@ -115,10 +115,13 @@ class ResultsView:
 
         # what they print carries its source (sitegen.render.numbers): the page shows it on a card
         def result(experiment: str, *path: Any, fmt: str | None = None, spread: bool = True,
-                   scale: Any = 1) -> Any:
-            """The stored number, printed (`scale=100`: a fraction as percentage points)."""
+                   scale: Any = 1, seed: Any = None) -> Any:
+            """The stored number, printed (`scale=100`: a fraction as percentage points; `seed=0`:
+            that seed's value alone, for prose about one network, such as one shown live)."""
             path = tuple(numbers.unwrap(p) for p in path)
             raw, scale = self.number(experiment, *path), numbers.unwrap(scale)
+            if seed is not None:  # its card names the seed (numbers: a path through "seed")
+                raw, path = self.of_seed(experiment, path, raw, numbers.unwrap(seed))
             if not numbers.is_number(scale):
                 raise BuildError(f"result(..., scale=) takes a number, not {scale!r}")
             scaled = scale != 1
@@ -147,6 +150,18 @@ class ResultsView:
         return {"result": result, "value": value, "figure": figure,
                 "seeds": self.seeds, "ranked": self.ranked, "compare": compare,
                 "mean": mean, "lowest": lowest, "highest": highest, "by_seed": self.by_seed}
+
+    def of_seed(self, experiment: str, path: tuple, raw: Any, seed: Any) -> tuple[Any, tuple]:
+        """(one seed's value of a number, the path its card is found by): from its spread, or
+        the number itself where the experiment measured that seed alone."""
+        where = "/".join([experiment, *map(str, path)])
+        measured_on = list(raw["seeds"]) if is_spread(raw) else list(self.seeds(experiment))
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed not in measured_on:
+            raise BuildError(f"result {where} was measured on seed{'s' if len(measured_on) > 1 else ''} "
+                             f"{', '.join(map(str, measured_on))}, not {seed!r}")
+        if not is_spread(raw):
+            return raw, path
+        return raw["values"][raw["seeds"].index(seed)], (*path, "seed", seed)
 
     def by_seed(self, experiment: str, *path: Any) -> str:
         """A label the experiment stored once per seed (a block's name), for prose: "`a` on every

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import pytest
 
@@ -221,3 +222,30 @@ def test_every_experiment_analyses_only_seeds_its_profile_trains():
         for profile in exp.profiles:
             assert set(exp.seeds(profile)) <= set(SEEDS[profile]), (exp.name, profile, exp.seeds(profile))
     assert all(f"cifar10-{n}ep" in exp.profiles for n in GPU_EPOCHS for exp in load_all().values())
+
+
+def test_seed_rankings_reports_each_comparison_under_the_builds_rule(tmp_path, capsys):
+    """scripts/seed_rankings.py: the closing notes' "rankings that survived" come from the
+    same rule as the claims, one line a comparison, and one seed is never called beyond noise."""
+    import importlib.util
+
+    from figures.store import ResultStore
+
+    spec = importlib.util.spec_from_file_location("seed_rankings", Path(cli.__file__).parent / "scripts" / "seed_rankings.py")
+    rankings = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rankings)
+    s = lambda *v: spread.summarize(list(v), [0, 1, 2])  # noqa: E731
+    store = ResultStore(tmp_path)
+    store.save("depth_sweep", "quick", "k" * 64, {}, {"seeds": [0, 1, 2]}, {
+        "plain8": {"train_error": s(0.19, 0.20, 0.21), "test_error": s(0.20, 0.21, 0.22)},
+        "plain14": {"train_error": s(0.45, 0.46, 0.47), "test_error": s(0.44, 0.45, 0.46)},
+        "resnet8": {"train_error": s(0.15, 0.16, 0.17), "test_error": s(0.160, 0.170, 0.180)},
+        "resnet14": {"train_error": s(0.14, 0.15, 0.16), "test_error": s(0.165, 0.168, 0.171)}}, {}, {})
+    store.save("lesion", "quick", "k" * 64, {}, {"seeds": [0]}, {
+        "resnet14": {"stage1": {"mean_increase": 0.05}, "stage2": {"mean_increase": 0.01}}}, {}, {})
+    lines = rankings.rankings(store, "quick")
+    assert "- plain-8 train_error < plain-14: 20.0 ± 1.0 % (n = 3) vs 46.0 ± 1.0 % (n = 3): " \
+           "**holds beyond the noise**" in lines
+    assert any(x.startswith("- ResNet-14 test_error < ResNet-8:") and x.endswith("inside the noise**") for x in lines)
+    assert "- stage2 < stage1: 1.0 % vs 5.0 %: **holds on one seed each, no spread to test**" in lines
+    assert not any("architectures" in x.lower() for x in lines)  # no stored result: no section

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from figures import spread
 from figures.keys import canonical_json, sha256
 from figures.paths import atomic_write
 
@@ -36,17 +37,36 @@ class StoredResult:
     checksum: str = ""  # of result.json, which covers the arrays' hash too: what was stored, in full
 
     def get(self, *path: str) -> Any:
-        """Walk metrics, then data, then arrays, then the config by a path of keys
-        (so prose can quote a setting, such as a batch size, rather than type it)."""
+        """Walk metrics, then data, then arrays, then the config by a path of keys (so prose can
+        quote a setting, such as a batch size, rather than type it; a list's items by number).
+        The data of a result measured on several seeds is the first seed's at its top level
+        (the figures read data["per_seed"]), so a path into it is merged over the seeds, as
+        the metrics were: a curve becomes a spread at each point."""
         for root in (self.metrics, self.data, self.arrays, self.config):
-            node: Any = root
-            try:
-                for p in path:
-                    node = node[p]
-                return node
-            except (KeyError, TypeError, IndexError):
-                continue
+            found, node = _walk(root, path)
+            if found:
+                return self._over_seeds(path, node) if root is self.data else node
         raise KeyError("/".join(path))
+
+    def _over_seeds(self, path: tuple, first: Any) -> Any:
+        runs = self.data.get("per_seed")
+        if not isinstance(runs, dict) or len(runs) < 2 or path[:1] == ("per_seed",):
+            return first
+        seeds = list(self.provenance.get("seeds") or sorted(runs, key=int))
+        walked = [_walk(runs.get(str(s)), path) for s in seeds]
+        if not all(ok for ok, _ in walked):
+            return first  # a path only the first seed's data holds
+        return spread.merge([v for _, v in walked], seeds)
+
+
+def _walk(node: Any, path: tuple) -> tuple[bool, Any]:
+    """(found, the node at `path`)."""
+    try:
+        for p in path:
+            node = node[int(p)] if isinstance(node, list) else node[p]
+        return True, node
+    except (KeyError, TypeError, IndexError, ValueError):
+        return False, None
 
 
 class NpzArrays(Mapping):

@@ -1,8 +1,8 @@
 """Will the article read right on every seed? A dry run before the campaign ends.
 
-The article stays on seed 0 (ANALYSED_SEEDS in figures/experiments/profiles.py) until
-every network is trained from every seed. Its prose and claims must then read results
-that hold a spread. This script builds the article, frozen, in a scratch copy of the
+While a campaign trains new seeds, the article stays on those already trained
+(ANALYSED_SEEDS in figures/experiments/profiles.py; empty once every seed is trained).
+Its prose and claims must then read results that hold a spread. This script builds the article, frozen, in a scratch copy of the
 project whose stored results are rewritten as if measured on seeds 0, 1 and 2: seed 0
 as stored, the others each number times (1 + `--noise` x a normal draw), then merged by
 figures.spread exactly as a real run merges them. Nothing of it is ever committed or
@@ -47,7 +47,8 @@ def jitter(node, rng: random.Random, noise: float):
 
 
 def fake_seeds(results: Path, profile: str, noise: float) -> list[str]:
-    """Rewrite each stored result of `profile` measured on seed 0 alone as three seeds."""
+    """Rewrite each stored result of `profile` measured on seed 0 alone as three seeds
+    (none, once the article analyses every seed)."""
     store, rng, done = ResultStore(results), random.Random(0), []
     for name, exp in sorted(REGISTRY.items()):
         if profile not in exp.profiles or "recipe" not in exp.profiles[profile]:

@@ -81,9 +81,9 @@ def test_plain_build_reports_a_damaged_network_as_damage(committed_project, weig
 
 
 def test_plain_build_asks_for_the_seeds_an_experiment_analyses(committed_project, weights_copy, capsys):
-    """An experiment may analyse more seeds than its profile's default (the 56-layer analyses
-    on seeds 0-2 while the article's other numbers stay on seed 0): a network of such a seed
-    that figures/weights does not hold is asked for too, not trained unasked."""
+    """An experiment asks for every seed it analyses, not only seed 0 (every cifar10-10ep
+    experiment analyses seeds 0-2): a network of such a seed that figures/weights does not
+    hold is asked for too, not trained unasked."""
     from figures.experiments import load_all
 
     extra = sorted({s for e in load_all().values() if "cifar10-10ep" in e.profiles

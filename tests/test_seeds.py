@@ -249,3 +249,32 @@ def test_seed_rankings_reports_each_comparison_under_the_builds_rule(tmp_path, c
     assert any(x.startswith("- ResNet-14 test_error < ResNet-8:") and x.endswith("inside the noise**") for x in lines)
     assert "- stage2 < stage1: 1.0 % vs 5.0 %: **holds on one seed each, no spread to test**" in lines
     assert not any("architectures" in x.lower() for x in lines)  # no stored result: no section
+
+
+def test_a_path_into_the_data_is_merged_over_the_seeds_and_quote_prints_its_spread(tmp_path):
+    """The data's top level is the first seed's (the figures read per_seed): prose that walks
+    into it (a curve's last point) reads every seed's value, not seed 0's as if it were all,
+    and a number computed from such values prints with its spread and its source."""
+    from figures.store import ResultStore
+    from sitegen.errors import BuildError
+    from sitegen.render import results
+
+    per_seed = {"0": {"curves": {"a": [0.9, 0.5]}, "depths": [8, 14]},
+                "1": {"curves": {"a": [0.8, 0.3]}, "depths": [8, 14]},
+                "2": {"curves": {"a": [0.7, 0.4]}, "depths": [8, 14]}}
+    store = ResultStore(tmp_path)
+    store.save("toy", "quick", "k" * 64, {}, {"seeds": [0, 1, 2]}, {"x": spread.summarize([1, 2, 3], [0, 1, 2])},
+               {**per_seed["0"], "per_seed": per_seed}, {})
+    stored = store.load("toy", "quick")
+    last = stored.get("curves", "a", "1")
+    assert spread.is_spread(last) and last["values"] == [0.5, 0.3, 0.4] and last["mean"] == pytest.approx(0.4)
+    assert stored.get("depths") == [8, 14]  # what the seeds share stays as it is
+    assert stored.data["curves"]["a"] == [0.9, 0.5]  # the figures' view is untouched
+    h = results.ResultsView(store, "quick").helpers(set(), [])
+    curve = h["value"]("toy", "curves", "a")
+    assert h["mean"](curve[-1]) == pytest.approx(0.4)
+    drop = h["quote"](100 * (curve[0] - curve[-1]), "{:.1f}")  # seed by seed: 40, 50, 30
+    assert "}40.0\u00a0±\u00a010.0`" in drop and 'data-path="curves/a/0"' in drop and 'data-derived="true"' in drop
+    assert h["quote"](2.5, "{:.1f}") == "2.5"
+    with pytest.raises(BuildError, match="quote\\(\\) prints a number"):
+        h["quote"]("text")

@@ -35,7 +35,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                   "timed_steps": 2, "rounds": 1},
         # DenseNet-22 (k = 12) has 270,706 parameters, ResNet-20 269,722: comparable size
         "cifar10-10ep": {"models": ["plain20", "resnet20", "preact_resnet20", "highway20",
-                                    "densenet22"], "seeds": [0, 1, 2]},
+                                    "densenet22"]},
         "paper": {"models": ["plain56", "resnet56", "preact_resnet56", "highway56", "densenet40"]},
     },
     "depth_sweep": {
@@ -43,29 +43,27 @@ PROFILES: dict[str, dict[str, dict]] = {
         "cifar10-10ep": {"depths": [20, 32, 44, 56]},
         "paper": {"depths": [20, 32, 44, 56, 110]},
     },
-    # The analyses of the 56-layer pair run on every seed already trained, ahead of the
-    # article's other numbers (ANALYSED_SEEDS): feature maps, gradients, layer responses and
-    # lesions; the maps pictured are the first seed's. The landscape (minutes a network and
-    # seed) is still on seed 0.
+    # Every analysis runs on every seed of SEEDS, the loss landscape's too (minutes a network
+    # and seed); pictures of one network show the first seed's, and their captions say so.
     "feature_maps": {
         "quick": {"depth": 14, "n_images": 3, "n_channels": 2, "seeds": [0]},
-        "cifar10-10ep": {"depth": 56, "n_images": 6, "seeds": [0, 1, 2]},
+        "cifar10-10ep": {"depth": 56, "n_images": 6},
         "paper": {"depth": 56, "n_images": 6, "seeds": [0]},
     },
     "gradient_flow": {
         "quick": {"depths": [20, 56], "batch_size": 8, "repeats": 1, "data": "synthetic",
                   "train_depth": 14},
-        "cifar10-10ep": {"depths": [20, 56, 110], "batch_size": 128, "repeats": 5, "seeds": [0, 1, 2]},
+        "cifar10-10ep": {"depths": [20, 56, 110], "batch_size": 128, "repeats": 5},
         "paper": {"depths": [20, 56, 110], "batch_size": 128, "repeats": 10},
     },
     "highway_gates": {
         "quick": {"depth": 8, "n_images": 64, "batch_size": 64},
-        "cifar10-10ep": {"depth": 20, "n_images": 10000, "batch_size": 500, "seeds": [0, 1, 2]},
+        "cifar10-10ep": {"depth": 20, "n_images": 10000, "batch_size": 500},
         "paper": {"depth": 56, "n_images": 10000, "batch_size": 1000},
     },
     "layer_responses": {
         "quick": {"depths": [8, 14], "n_images": 64, "batch_size": 64},
-        "cifar10-10ep": {"depths": [20, 56], "n_images": 10000, "batch_size": 500, "seeds": [0, 1, 2]},
+        "cifar10-10ep": {"depths": [20, 56], "n_images": 10000, "batch_size": 500},
         "paper": {"depths": [20, 56, 110], "n_images": 10000, "batch_size": 1000},
     },
     "shattered_gradients": {
@@ -78,14 +76,13 @@ PROFILES: dict[str, dict[str, dict]] = {
         "quick": {"depth": 14, "n_images": 64},
         # a fifth of the test set (class-balanced): 27 deletions of each of two 56-layer nets
         # run beside a training campaign on two shared cores
-        "cifar10-10ep": {"depth": 56, "n_images": 2000, "seeds": [0, 1, 2]},
+        "cifar10-10ep": {"depth": 56, "n_images": 2000},
         "paper": {"depth": 56, "n_images": 10000},
     },
     "loss_landscape": {
         "quick": {"depth": 14, "points": 5, "n_images": 32, "batch_size": 32, "pairs": 2, "seeds": [0]},
         # three pairs of directions on a 7 x 7 grid: less than one pair on 13 x 13 cost
-        "cifar10-10ep": {"depth": 56, "points": 7, "n_images": 256, "batch_size": 256, "pairs": 3,
-                         "seeds": [0, 1, 2]},
+        "cifar10-10ep": {"depth": 56, "points": 7, "n_images": 256, "batch_size": 256, "pairs": 3},
         "paper": {"depth": 56, "points": 21, "n_images": 1024, "pairs": 3, "seeds": [0]},
     },
 }
@@ -109,13 +106,10 @@ SEEDS: dict[str, list[int]] = {
     "cifar10-10ep": [0, 1, 2],
     "paper": [0],
 }
-# The seeds a profile's experiments analyse, where not all of SEEDS: the article stays on
-# seed 0 until the campaign has trained every network from every seed (`train --list`),
-# so that every build passes frozen. An experiment may analyse fewer (its own `seeds`
-# override in PROFILES): the expensive single-network pictures run on seed 0 only.
-ANALYSED_SEEDS: dict[str, list[int]] = {
-    "cifar10-10ep": [0],
-}
+# The seeds a profile's experiments analyse, where not all of SEEDS: while a campaign trains
+# new seeds, the article stays on those already trained, so that every build passes frozen
+# (none now). An experiment may analyse fewer (its own `seeds` override in PROFILES).
+ANALYSED_SEEDS: dict[str, list[int]] = {}
 
 # Rough wall time of each experiment's analysis per profile (s), networks already trained;
 # a stored result's own wall time replaces it once there is one.

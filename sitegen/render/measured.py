@@ -62,6 +62,11 @@ class Seeds:
         return tuple(v if v is None else numbers.sourced(v, src, (*path, "seed", s))
                      for s, v in zip(self._s["seeds"], self._s["values"]))
 
+    @property
+    def source(self) -> tuple:
+        """(experiment, path) of the stored number this one is, or was computed from."""
+        return self._source
+
     def __iter__(self):
         return iter(self.values)
 

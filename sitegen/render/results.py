@@ -139,6 +139,19 @@ class ResultsView:
             path = tuple(numbers.unwrap(p) for p in path)
             return measured.wrap(self.value(experiment, *path), experiment, path)
 
+        def quote(v: Any, fmt: str | None = None) -> str:
+            """A number the chapter computed from stored ones (a difference, a gap), printed as
+            result() prints one: mean ± sd where it varies by seed, marked with its source."""
+            if fmt is not None:
+                check_format(fmt)
+            if isinstance(v, measured.Seeds):
+                text, source = v.text(fmt, True, format_value), v.source
+            elif numbers.is_number(numbers.unwrap(v)):
+                text, source = format_value(numbers.unwrap(v), fmt), getattr(v, "_source", ())
+            else:
+                raise BuildError(f"quote() prints a number, not {numbers.unwrap(v)!r}")
+            return numbers.mark(text, *source, derived=True) if source else text
+
         def figure(name: str, width: str | None = None) -> str:
             if name not in known_figures:
                 raise BuildError(f"unknown figure {name!r}; known: {', '.join(sorted(known_figures)) or 'none'}")
@@ -147,7 +160,7 @@ class ResultsView:
             used.append(name)
             return f"`<!--figure:{name}:{width or ''}-->`{{=html}}"
 
-        return {"result": result, "value": value, "figure": figure,
+        return {"result": result, "value": value, "quote": quote, "figure": figure,
                 "seeds": self.seeds, "ranked": self.ranked, "compare": compare,
                 "mean": mean, "lowest": lowest, "highest": highest, "by_seed": self.by_seed}
 

@@ -225,14 +225,15 @@ def source_hashes(modules: Iterable[str]) -> dict[str, str]:
 def library_versions(names: Iterable[str] = KEY_LIBRARIES, major_only: bool = True) -> dict[str, str]:
     out = {}
     for name in names:
-        v = _version(name)
+        v = library_version(name)
         out[name] = v.split(".")[0] if major_only else v
     return out
 
 
 @functools.lru_cache(maxsize=None)
-def _version(name: str) -> str:
-    """An installed distribution's version (read once a process: the metadata scan is slow)."""
+def library_version(name: str) -> str:
+    """An installed distribution's version, "absent" if none (read once a process: the
+    metadata scan is slow); every version a key or a stamp records comes from here."""
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:

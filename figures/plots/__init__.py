@@ -17,13 +17,30 @@ band and spread_note read it, and say in captions what a band is.
 """
 from __future__ import annotations
 
+import functools
 import importlib
+import os
 import pkgutil
 from types import ModuleType
 
 
 def names() -> list[str]:
-    return sorted(i.name for i in pkgutil.iter_modules(__path__) if not i.name.startswith("_"))
+    """The plot modules' names, worked out again only when a folder of them lists other
+    files (a module added or removed), not at each of the dozens of lookups a build makes."""
+    folders = tuple(__path__)
+    return list(_names(folders, tuple(_listing(f) for f in folders)))
+
+
+@functools.lru_cache(maxsize=8)
+def _names(folders: tuple, _listings: tuple) -> tuple[str, ...]:
+    return tuple(sorted(i.name for i in pkgutil.iter_modules(list(folders)) if not i.name.startswith("_")))
+
+
+def _listing(folder: str) -> tuple[str, ...]:
+    try:
+        return tuple(sorted(os.listdir(folder)))
+    except OSError:
+        return ()
 
 
 def get(name: str) -> ModuleType:

@@ -44,9 +44,9 @@ def vega_config(t: dict) -> dict:
 
 @functools.lru_cache(maxsize=1)
 def converter_version() -> str:
-    from importlib.metadata import version  # not `import vl_convert`: a cache hit needs none
+    from figures.keys import library_version  # not `import vl_convert`: a cache hit needs none
 
-    return version("vl-convert-python")
+    return library_version("vl-convert-python")
 
 
 def static_svgs(name: str, spec: dict, theme_json: str, cache_root: Path, path: Path) -> tuple[bytes, bytes]:

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from figures.keys import library_version as version
 from figures.paths import atomic_write
 
 from ..cache import key, source
@@ -40,8 +41,6 @@ def copy_path(notebook: Path) -> Path:
 
 def run_key(cells: list) -> str:
     """What a run's outputs are made from, besides the files it touches."""
-    from importlib.metadata import version
-
     return key(cells, source(Path(__file__).with_name("kernel.py")), version("torch"), sys.version.split()[0])
 
 
@@ -58,8 +57,6 @@ def load(notebook: Path, entry: str, root: Path) -> Stored:
     except (OSError, ValueError, KeyError, TypeError):
         return Stored(None, {}, f"its executed copy {path.name} is damaged")
     if meta.get("key") != entry:
-        from importlib.metadata import version
-
         now = {"python": sys.version.split()[0], "torch": version("torch")}
         tools = [f"{k} {ran.get(k)} -> {v}" for k, v in now.items() if isinstance(ran, dict) and ran.get(k) != v]
         why = ", ".join(tools) if tools else "its cells or sitegen/render/kernel.py changed"
@@ -74,7 +71,6 @@ def load(notebook: Path, entry: str, root: Path) -> Stored:
 def save(notebook: Path, nb, entry: str, digest: str, deps: dict, seconds: float) -> str:
     """Keep the executed `nb` as the copy of `notebook`; its text."""
     import nbformat
-    from importlib.metadata import version
 
     nb.metadata["sitegen"] = {
         "key": entry, "notebook_sha256": digest, "deps": deps,

@@ -26,6 +26,7 @@ import types
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
+from figures.keys import library_version
 from figures.store import StoredResult
 
 from .. import pandoc
@@ -35,11 +36,8 @@ from ..model import RenderedFigure
 from ..modules import load_plot, plot_experiment
 from . import drawing
 
-@functools.lru_cache(maxsize=1)
 def _matplotlib_version() -> str:
-    from importlib.metadata import version  # not `import matplotlib`: a cache hit needs none
-
-    return version("matplotlib")
+    return library_version("matplotlib")  # not `import matplotlib`: a cache hit needs none
 
 
 STYLE = ("figures.plotstyle", "figures.themes", "figures.spread", "sitegen.render.figures")  # every figure's code

@@ -128,7 +128,7 @@ def themes(theme_json: str) -> dict[str, dict]:
 
 
 def diagram_figure(info: dict, caption: str, ch, line, project, theme_json) -> RenderedFigure:
-    from importlib.metadata import version
+    from figures.keys import library_version as version
 
     name = info["src"].removeprefix("diagram:")
     known = sorted(p.stem for p in (REPO / "figures" / "diagrams").glob("*.py") if not p.stem.startswith("_"))

@@ -115,9 +115,9 @@ def title_card(project) -> bytes:
 
 def preview_image(cfg: SiteConfig, authors: list[Author], date: str, cache_root: Path) -> bytes:
     """A title card as PNG for OpenGraph/Twitter; the same inputs give the same bytes."""
-    from importlib.metadata import version
+    from figures.keys import library_version
 
-    entry = key(cfg.title, cfg.description, [a.name for a in authors], date, version("matplotlib"),
+    entry = key(cfg.title, cfg.description, [a.name for a in authors], date, library_version("matplotlib"),
                 source(Path(__file__)))
     return Cache(cache_root, "page").bytes("preview", entry, lambda: _draw_card(cfg, authors, date), ".png")
 

@@ -278,3 +278,26 @@ def test_a_path_into_the_data_is_merged_over_the_seeds_and_quote_prints_its_spre
     assert h["quote"](2.5, "{:.1f}") == "2.5"
     with pytest.raises(BuildError, match="quote\\(\\) prints a number"):
         h["quote"]("text")
+
+
+@pytest.mark.parametrize("seeds", [[0, 1, 2], [0]])
+def test_the_opening_poster_draws_the_means_with_the_seeds_spread(tmp_path, seeds):
+    """The poster's depth chart compares trained networks like Figure 1: the mean of the
+    seeds with a bar from the lowest to the highest, and a line that says so; one seed, none."""
+    from figures.store import ResultStore
+    from sitegen.render import opening
+
+    def err(*v):
+        return spread.summarize(list(v), seeds) if len(seeds) > 1 else v[0]
+    plain = {20: (0.19, 0.18, 0.20), 56: (0.45, 0.43, 0.49)}
+    res = {20: (0.15, 0.15, 0.16), 56: (0.13, 0.13, 0.14)}
+    metrics = {**{f"plain{d}": {"train_error": err(*v)} for d, v in plain.items()},
+               **{f"resnet{d}": {"train_error": err(*v)} for d, v in res.items()}, "summary": {"epochs": 10}}
+    ResultStore(tmp_path).save("depth_sweep", "quick", "k" * 64, {}, {"seeds": seeds}, metrics, {}, {})
+    svg = opening.svg(ResultStore(tmp_path), "quick", "T")
+    bars = re.findall(r'<path class="tp-(plain|resnet)-bar"', svg)
+    if len(seeds) > 1:
+        assert bars.count("plain") == 2 and "mean of 3 seeds; bars: lowest to highest" in svg
+        assert "plain-56: 46%" in svg  # the mean, (0.45 + 0.43 + 0.49) / 3
+    else:
+        assert bars == [] and "seeds" not in svg and "plain-56: 45%" in svg

@@ -16,26 +16,32 @@ from __future__ import annotations
 import re
 from html import escape
 
-from figures.spread import means
+from figures.spread import is_spread, means
 
 W, H = 1280, 720
 CHART = (780, 150, 1190, 520)  # x0, y0, x1, y1 of the plot area
 
 
-def _sweep(store, profile: str) -> tuple[list[int], dict[str, list[float]], int] | None:
-    """(depths, {"plain": errors, "resnet": errors}, epochs), or None where there is no sweep."""
+def _sweep(store, profile: str) -> tuple[list[int], dict[str, list[tuple]], int, int] | None:
+    """(depths, {"plain": [(mean, lowest, highest)], "resnet": ...}, epochs, seeds), or None
+    where there is no sweep; over one seed the lowest and highest are the value itself."""
     result = store.load("depth_sweep", profile) if store is not None else None
     if result is None:
         return None
     metrics = means(result.metrics)
     depths = sorted(int(k[len("plain"):]) for k in metrics if k.startswith("plain") and k[5:].isdigit()
                     and f"resnet{k[5:]}" in metrics)
+
+    def error(name: str) -> tuple:
+        node, mean = result.metrics[name]["train_error"], float(metrics[name]["train_error"])
+        return (mean, float(node["min"]), float(node["max"])) if is_spread(node) else (mean, mean, mean)
     try:
-        errors = {kind: [float(metrics[f"{kind}{d}"]["train_error"]) for d in depths] for kind in ("plain", "resnet")}
+        errors = {kind: [error(f"{kind}{d}") for d in depths] for kind in ("plain", "resnet")}
         epochs = int(metrics["summary"]["epochs"])
     except (KeyError, TypeError, ValueError):
         return None
-    return (depths, errors, epochs) if len(depths) >= 2 else None
+    seeds = len(result.provenance.get("seeds") or [0])
+    return (depths, errors, epochs, seeds) if len(depths) >= 2 else None
 
 
 def _blocks() -> list[str]:
@@ -51,10 +57,10 @@ def _blocks() -> list[str]:
     return out
 
 
-def _chart(depths: list[int], errors: dict[str, list[float]], epochs: int) -> list[str]:
+def _chart(depths: list[int], errors: dict[str, list[tuple]], epochs: int, seeds: int) -> list[str]:
     x0, y0, x1, y1 = CHART
-    top = max(max(v) for v in errors.values())
-    top = max(0.1, (int(top * 10) + 1) / 10)  # the next 10 % above the worst network
+    top = max(hi for v in errors.values() for _, _, hi in v)
+    top = max(0.1, (int(top * 10) + 1) / 10)  # the next 10 % above the worst network's worst seed
     sx = lambda d: x0 + (d - depths[0]) / (depths[-1] - depths[0]) * (x1 - x0)  # noqa: E731
     sy = lambda e: y1 - e / top * (y1 - y0)  # noqa: E731
     out = [f'<line class="tp-axis" x1="{x0}" y1="{y1}" x2="{x1}" y2="{y1}"/>']
@@ -65,14 +71,22 @@ def _chart(depths: list[int], errors: dict[str, list[float]], epochs: int) -> li
     for d in depths:
         out.append(f'<text class="tp-tick" x="{sx(d):.0f}" y="{y1 + 38}" text-anchor="middle">{d}</text>')
     out.append(f'<text class="tp-label" x="{(x0 + x1) / 2:.0f}" y="{y1 + 80}" text-anchor="middle">layers</text>')
-    out.append(f'<text class="tp-label" x="{x0}" y="{y0 - 40}">training error after {epochs} epochs</text>')
+    out.append(f'<text class="tp-label" x="{x0}" y="{y0 - (80 if seeds > 1 else 40)}">training error after {epochs} epochs</text>')
+    if seeds > 1:  # what the dots and bars are, as every figure's caption says
+        out.append(f'<text class="tp-tick" x="{x0}" y="{y0 - 42}">mean of {seeds} seeds; bars: lowest to highest</text>')
     for kind, name in (("plain", "plain"), ("resnet", "ResNet")):
-        pts = " ".join(f"{sx(d):.0f},{sy(e):.0f}" for d, e in zip(depths, errors[kind]))
+        pts = " ".join(f"{sx(d):.0f},{sy(e):.0f}" for d, (e, _, _) in zip(depths, errors[kind]))
         out.append(f'<polyline class="tp-{kind}" points="{pts}"/>')
-        out += [f'<circle class="tp-{kind}-dot" cx="{sx(d):.0f}" cy="{sy(e):.0f}" r="8"/>'
-                for d, e in zip(depths, errors[kind])]
-        last = errors[kind][-1]
-        dy = -22 if kind == "plain" or last > errors["plain"][-1] else 40
+        for d, (e, lo, hi) in zip(depths, errors[kind]):
+            if sy(lo) - sy(hi) >= 1:  # a spread wider than a pixel
+                x = f"{sx(d):.0f}"
+                out.append(f'<path class="tp-{kind}-bar" d="M{x} {sy(hi):.0f}V{sy(lo):.0f}'
+                           f'M{sx(d) - 9:.0f} {sy(hi):.0f}h18M{sx(d) - 9:.0f} {sy(lo):.0f}h18"/>')
+            out.append(f'<circle class="tp-{kind}-dot" cx="{sx(d):.0f}" cy="{sy(e):.0f}" r="8"/>')
+        last = errors[kind][-1][0]
+        dy = -22 if kind == "plain" or last > errors["plain"][-1][0] else 40
+        if kind == "plain":  # clear of the bar above the point
+            dy = min(dy, sy(errors[kind][-1][2]) - sy(last) - 14)
         out.append(f'<text class="tp-name tp-{kind}-name" x="{x1}" y="{sy(last) + dy:.0f}" text-anchor="end">'
                    f'{name}-{depths[-1]}: {last:.0%}</text>')
     return out
@@ -84,12 +98,12 @@ def svg(store, profile: str, title: str) -> str:
              f'preserveAspectRatio="xMidYMid meet">', f'<rect class="tp-bg" width="{W}" height="{H}"/>']
     sweep = _sweep(store, profile)
     if sweep:
-        depths, errors, epochs = sweep
+        depths, errors, epochs, seeds = sweep
         parts += [f'<text class="tp-title" x="50" y="120">Deeper plain networks</text>',
                   f'<text class="tp-title" x="50" y="184">train <tspan class="tp-plain-name">worse</tspan>.</text>',
                   f'<text class="tp-title" x="50" y="276">A shortcut per block</text>',
                   f'<text class="tp-title" x="50" y="340">fixes it.</text>']
-        parts += _chart(depths, errors, epochs)
+        parts += _chart(depths, errors, epochs, seeds)
     else:
         parts.append(f'<text class="tp-title" x="50" y="150">{escape(title)}</text>')
     parts += _blocks()

@@ -2,11 +2,12 @@
 
 While a campaign trains new seeds, the article stays on those already trained
 (ANALYSED_SEEDS in figures/experiments/profiles.py; empty once every seed is trained).
-Its prose and claims must then read results that hold a spread. This script builds the article, frozen, in a scratch copy of the
-project whose stored results are rewritten as if measured on seeds 0, 1 and 2: seed 0
-as stored, the others each number times (1 + `--noise` x a normal draw), then merged by
-figures.spread exactly as a real run merges them. Nothing of it is ever committed or
-published: the numbers are made up, and only the shape of the data is real.
+Its prose and claims must then read results that hold a spread. This script builds the
+article, frozen, in a scratch copy of the project whose stored results are rewritten as
+if measured on seeds 0, 1 and 2: seed 0 as stored, the others each number times
+(1 + `--noise` x a normal draw), then merged by figures.spread exactly as a real run
+merges them. Nothing of it is ever committed or published: the numbers are made up,
+and only the shape of the data is real.
 
     .venv/bin/python scripts/seeds_dry_run.py [--noise 0.02] [--keep DIR]
 

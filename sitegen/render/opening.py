@@ -71,7 +71,8 @@ def _chart(depths: list[int], errors: dict[str, list[tuple]], epochs: int, seeds
     for d in depths:
         out.append(f'<text class="tp-tick" x="{sx(d):.0f}" y="{y1 + 38}" text-anchor="middle">{d}</text>')
     out.append(f'<text class="tp-label" x="{(x0 + x1) / 2:.0f}" y="{y1 + 80}" text-anchor="middle">layers</text>')
-    out.append(f'<text class="tp-label" x="{x0}" y="{y0 - (80 if seeds > 1 else 40)}">training error after {epochs} epochs</text>')
+    title_y = y0 - (80 if seeds > 1 else 40)  # over a second line that says what the bars are
+    out.append(f'<text class="tp-label" x="{x0}" y="{title_y}">training error after {epochs} epochs</text>')
     if seeds > 1:  # what the dots and bars are, as every figure's caption says
         out.append(f'<text class="tp-tick" x="{x0}" y="{y0 - 42}">mean of {seeds} seeds; bars: lowest to highest</text>')
     for kind, name in (("plain", "plain"), ("resnet", "ResNet")):

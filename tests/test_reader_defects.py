@@ -280,7 +280,8 @@ def test_legends_draw_what_the_lines_show(chromium, stored, plot, experiment):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("plot, experiment", [("lesion", "lesion"), ("gradient_flow_training", "gradient_flow")])
+@pytest.mark.parametrize("plot, experiment", [("lesion", "lesion"), ("gradient_flow_training", "gradient_flow"),
+                                             ("shattered_gradients", "shattered_gradients")])
 def test_network_swatches_are_opaque_beside_a_seed_band(chromium, stored, plot, experiment):
     """The seed band (15-18 % opaque) must not fade the network legend's swatches."""
     import importlib
@@ -302,3 +303,25 @@ def test_static_legends_sit_on_the_page_colour_in_both_themes(stored):
         box = re.search(r'<g id="legend_1">\s*<g id="patch_\d+">\s*<path d="[^"]*"\s*style="([^"]*)"', svg.decode())
         assert box, "no legend frame found"
         assert f"fill: {theme.page}" in box.group(1), (theme.name, box.group(1))
+
+
+def test_a_caption_that_promises_seed_bands_has_them(stored):
+    """A figure whose caption says "shaded bands span the lowest to the highest run" draws
+    translucent bands in its static SVG (Figure 10 said so over seed 0's curves alone)."""
+    import importlib
+    import re
+
+    from figures import plots
+    from figures.plotstyle import LIGHT, svg_bytes
+
+    promised = 0
+    for name in plots.names():
+        module = importlib.import_module(f"figures.plots.{name}")
+        result = stored(module.EXPERIMENT)
+        if "shaded bands span" not in module.caption(result):
+            continue
+        promised += 1
+        svg = svg_bytes(module.draw(result, LIGHT)).decode()
+        alphas = [float(a) for a in re.findall(r"fill-opacity: ([0-9.]+)", svg)]
+        assert any(a < 0.3 for a in alphas), f"{name}: its caption promises bands, its SVG has none"
+    assert promised >= 4  # depth sweep, layer responses, gradients in training, lesion, shattering

@@ -1,7 +1,7 @@
 """shattered_gradients: correlation of input gradients between nearby inputs (Balduzzi et al. 2017)."""
 from __future__ import annotations
 
-from figures.plotstyle import Theme, figure, legend, spread_note, vega_spec
+from figures.plotstyle import Theme, band, figure, legend, per_seed, spread, spread_note, vega_spec
 
 EXPERIMENT = "shattered_gradients"
 WIDTH = "page"
@@ -18,27 +18,49 @@ def _colour(theme: Theme, kind: str) -> str:
     return theme.plain if kind == "plain" else theme.residual
 
 
+def _by_depth(result, kind: str, state: str) -> list[tuple[int, float, float, float]]:
+    """(depth, mean, lowest seed, highest seed) of each `kind` network in `state`; at
+    initialization, and over one seed, the lowest and highest are the mean itself."""
+    out = []
+    for k, v in result.metrics[state].items():
+        if k.startswith(kind):
+            c, s = v["neighbour_correlation"], spread(result, state, k, "neighbour_correlation")
+            out.append((v["depth"], c, s["min"], s["max"]) if s else (v["depth"], c, c, c))
+    return sorted(out)
+
+
+def _by_distance(result, state: str, name: str) -> tuple[list, list, list] | None:
+    """(mean, lowest, highest) of network `name`'s correlation at each distance, over the seeds."""
+    curve = result.data["correlation"][state].get(name)
+    if not curve:
+        return None
+    return band(per_seed(result, "correlation", state, name)) or (curve, curve, curve)
+
+
 def draw(result, theme: Theme):
     fig, axes = figure(theme, WIDTH, aspect=0.36, ncols=2)
     left, right = axes[0]
-    m = result.metrics
     for kind, label in KINDS:
         for state, when, style in STATES:
-            nets = sorted((v["depth"], v["neighbour_correlation"]) for k, v in m[state].items()
-                          if k.startswith(kind))
-            left.plot([d for d, _ in nets], [c for _, c in nets], color=_colour(theme, kind),
+            nets = _by_depth(result, kind, state)
+            depths = [d for d, *_ in nets]
+            left.fill_between(depths, [lo for *_, lo, _ in nets], [hi for *_, hi in nets],
+                              color=_colour(theme, kind), alpha=0.15, linewidth=0)
+            left.plot(depths, [c for _, c, _, _ in nets], color=_colour(theme, kind),
                       linestyle=style, marker="o", markersize=3, label=f"{label}, {when}")
     left.set_xlabel("depth (layers)")
     left.set_ylabel("correlation of neighbouring gradients")
     left.axhline(0, color=theme.muted, linewidth=0.8)
     legend(left, theme, fontsize=7, loc="best")
     d = _deepest(result)
-    lags, step = result.data["lags"], m["summary"]["step"]
+    lags, step = result.data["lags"], result.metrics["summary"]["step"]
     for kind, label in KINDS:
         for state, when, style in STATES:
-            curve = result.data["correlation"][state].get(f"{kind}{d}")
+            curve = _by_distance(result, state, f"{kind}{d}")
             if curve:
-                right.plot([k * step for k in lags], curve, color=_colour(theme, kind), linestyle=style,
+                x = [k * step for k in lags]
+                right.fill_between(x, curve[1], curve[2], color=_colour(theme, kind), alpha=0.15, linewidth=0)
+                right.plot(x, curve[0], color=_colour(theme, kind), linestyle=style,
                            marker="o", markersize=3, label=f"{label}, {when}")
     right.set_xscale("log")
     right.axhline(0, color=theme.muted, linewidth=0.8)
@@ -78,15 +100,21 @@ def _r(v: float) -> str:
 
 
 def chart(result):
-    rows = [{"network": label, "state": when, "depth": v["depth"],
-             "correlation": v["neighbour_correlation"]}
+    rows = [{"network": label, "state": when, "depth": d, "correlation": c, "lo": lo, "hi": hi}
             for kind, label in KINDS for state, when, _ in STATES
-            for k, v in sorted(result.metrics[state].items()) if k.startswith(kind)]
-    return vega_spec(rows, mark={"type": "line", "point": True}, height=260, encoding={
+            for d, c, lo, hi in _by_depth(result, kind, state)]
+    y = {"field": "correlation", "type": "quantitative", "title": "correlation of neighbouring gradients"}
+    tooltip = [{"field": "network"}, {"field": "state"}, {"field": "depth"},
+               {"field": "correlation", "title": "correlation (mean)", "format": ".3f"},
+               {"field": "lo", "title": "lowest seed", "format": ".3f"},
+               {"field": "hi", "title": "highest seed", "format": ".3f"}]
+    return vega_spec(rows, height=260, encoding={
         "x": {"field": "depth", "type": "quantitative", "title": "depth (layers)"},
-        "y": {"field": "correlation", "type": "quantitative", "title": "correlation of neighbouring gradients"},
-        "color": {"field": "network", "type": "nominal"},
-        "strokeDash": {"field": "state", "type": "nominal"},
-        "tooltip": [{"field": "network"}, {"field": "state"}, {"field": "depth"},
-                    {"field": "correlation", "format": ".3f"}],
-    })
+        "color": {"field": "network", "type": "nominal", "legend": {"symbolOpacity": 1}},
+        "detail": {"field": "state"},
+    }, layer=[
+        {"mark": {"type": "area", "opacity": 0.15},  # lowest to highest seed
+         "encoding": {"y": {"field": "lo", "type": "quantitative"}, "y2": {"field": "hi"}}},
+        {"mark": {"type": "line", "point": True},
+         "encoding": {"y": y, "strokeDash": {"field": "state", "type": "nominal"}, "tooltip": tooltip}},
+    ])

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from figures.keys import library_version as version
+from figures.keys import library_version
 from figures.paths import atomic_write
 
 from ..cache import key, source
@@ -41,7 +41,8 @@ def copy_path(notebook: Path) -> Path:
 
 def run_key(cells: list) -> str:
     """What a run's outputs are made from, besides the files it touches."""
-    return key(cells, source(Path(__file__).with_name("kernel.py")), version("torch"), sys.version.split()[0])
+    return key(cells, source(Path(__file__).with_name("kernel.py")), library_version("torch"),
+               sys.version.split()[0])
 
 
 def load(notebook: Path, entry: str, root: Path) -> Stored:
@@ -57,7 +58,7 @@ def load(notebook: Path, entry: str, root: Path) -> Stored:
     except (OSError, ValueError, KeyError, TypeError):
         return Stored(None, {}, f"its executed copy {path.name} is damaged")
     if meta.get("key") != entry:
-        now = {"python": sys.version.split()[0], "torch": version("torch")}
+        now = {"python": sys.version.split()[0], "torch": library_version("torch")}
         tools = [f"{k} {ran.get(k)} -> {v}" for k, v in now.items() if isinstance(ran, dict) and ran.get(k) != v]
         why = ", ".join(tools) if tools else "its cells or sitegen/render/kernel.py changed"
         return Stored(None, {}, f"its executed copy is stale: {why}")
@@ -75,7 +76,7 @@ def save(notebook: Path, nb, entry: str, digest: str, deps: dict, seconds: float
     nb.metadata["sitegen"] = {
         "key": entry, "notebook_sha256": digest, "deps": deps,
         "ran": {"date": time.strftime("%Y-%m-%d", time.gmtime()), "python": sys.version.split()[0],
-                "torch": version("torch"), "quick": True, "seconds": round(seconds, 1)}}
+                "torch": library_version("torch"), "quick": True, "seconds": round(seconds, 1)}}
     text = nbformat.writes(nb) + "\n"
     atomic_write(copy_path(notebook), text.encode("utf-8"))
     return text

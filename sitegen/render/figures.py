@@ -36,10 +36,6 @@ from ..model import RenderedFigure
 from ..modules import load_plot, plot_experiment
 from . import drawing
 
-def _matplotlib_version() -> str:
-    return library_version("matplotlib")  # not `import matplotlib`: a cache hit needs none
-
-
 STYLE = ("figures.plotstyle", "figures.themes", "figures.spread", "sitegen.render.figures")  # every figure's code
 
 
@@ -47,7 +43,8 @@ def figure_key(name: str, result: StoredResult, style: str) -> str:
     """`style`: source(*STYLE), hashed once for all the figures of a build."""
     # result.json's checksum covers metrics, data, arrays and the provenance the card
     # shows: a rerun that changes only the provenance still redraws the card
-    return key(source(f"figures.plots.{name}"), style, result.key, result.checksum, _matplotlib_version())
+    # matplotlib's version from its metadata, not `import matplotlib`: a cache hit needs none
+    return key(source(f"figures.plots.{name}"), style, result.key, result.checksum, library_version("matplotlib"))
 
 
 class Drawing:

@@ -32,9 +32,9 @@ def _sweep(store, profile: str) -> tuple[list[int], dict[str, list[tuple]], int,
     depths = sorted(int(k[len("plain"):]) for k in metrics if k.startswith("plain") and k[5:].isdigit()
                     and f"resnet{k[5:]}" in metrics)
 
-    def error(name: str) -> tuple:
-        node, mean = result.metrics[name]["train_error"], float(metrics[name]["train_error"])
-        return (mean, float(node["min"]), float(node["max"])) if is_spread(node) else (mean, mean, mean)
+    def error(name: str) -> tuple:  # (mean, lowest, highest)
+        node = result.metrics[name]["train_error"]
+        return tuple(float(node[k]) for k in ("mean", "min", "max")) if is_spread(node) else (float(node),) * 3
     try:
         errors = {kind: [error(f"{kind}{d}") for d in depths] for kind in ("plain", "resnet")}
         epochs = int(metrics["summary"]["epochs"])

@@ -29,7 +29,8 @@ class Status:
     profile: str
     key: str
     fresh: bool
-    reason: str          # why stale: "missing", "corrupt", "code or config changed"
+    reason: str          # why stale: "missing", "corrupt", "code or config changed", "networks changed"
+                         # (rekeyed) or "networks retrained" (other weights under the same key)
     estimate_s: float
 
 
@@ -57,6 +58,7 @@ def status(store: ResultStore, names: Iterable[str], profile: str, registry: dic
     out = []
     counted: set[str] = set()
     seconds: dict[str, float] | None = None
+    manifests = weight_manifests(models)
     for name in names:
         if name not in reg:
             raise KeyError(f"unknown experiment {name!r}; known: {', '.join(sorted(reg))}")
@@ -69,10 +71,13 @@ def status(store: ResultStore, names: Iterable[str], profile: str, registry: dic
             raise ConfigError(f"experiment {name}: {e.args[0]}") from None
         stored = store.load(name, profile)
         changed = changed_networks(stored) if stored is not None and stored.key == key else []
-        if stored is not None and stored.key == key and not changed:
+        replaced = replaced_weights(stored, manifests) if stored is not None and stored.key == key else []
+        if stored is not None and stored.key == key and not changed and not replaced:
             reason, fresh = "fresh", True
         elif changed:
             reason, fresh = f"networks changed: {', '.join(changed)}", False
+        elif replaced:
+            reason, fresh = f"networks retrained: {', '.join(replaced)}", False
         elif stored is not None:
             reason, fresh = "code or config changed", False
         elif (store.folder(name, profile) / "result.json").exists():
@@ -128,6 +133,36 @@ def train_seconds(store: ResultStore, reg: Iterable[str], profile: str) -> dict[
     return seconds
 
 
+def weight_manifests(models: Path | None = None) -> list[dict]:
+    """The manifests of the stores a result's networks come from: the committed weights,
+    and the local model cache `models` (synthetic data) if given."""
+    from figures.weights import WeightStore
+
+    return [WeightStore(d).manifest() for d in (paths.WEIGHTS, models) if d is not None]
+
+
+def weight_shas(networks: dict[str, str], manifests: list[dict]) -> dict[str, str]:
+    """{label: sha256} of the stored file of each network ({label: key}) a result reads."""
+    from figures.weights import file_name
+
+    out = {}
+    for label, key in networks.items():
+        entry = next((m[f] for m in manifests if (f := file_name(unseeded(label)[0], key)) in m), None)
+        if entry and entry.get("sha256"):
+            out[label] = entry["sha256"]
+    return out
+
+
+def replaced_weights(stored: StoredResult, manifests: list[dict]) -> list[str]:
+    """The trained networks a result read whose stored weights are others now: retrained
+    under the same key (on another machine, in another precision), which a key cannot
+    see. A result stored before its weights were recorded is trusted as it is."""
+    read = stored.provenance.get("weights") or {}
+    now = weight_shas({label: key for label, key in (stored.provenance.get("networks") or {}).items()
+                       if label in read}, manifests)
+    return sorted(label for label, sha in now.items() if read[label] != sha)
+
+
 def changed_networks(stored: StoredResult) -> list[str]:
     """The trained networks a result was made from whose key is no longer what the code,
     recipe and libraries give now: the result is stale with them."""
@@ -153,7 +188,7 @@ def merge_facts(facts: list[dict], seeds: list[int]) -> dict:
     Networks are recorded once, by their full keys ("networks"): the "models" line that
     figures.experiments.trained also writes, their short keys, is left out."""
     out = {k: v for k, v in facts[0].items() if k != "models"}
-    for field in ("networks", "trained"):
+    for field in ("networks", "trained", "weights"):
         merged = {seeded(n, s): v for f, s in zip(facts, seeds) for n, v in (f.get(field) or {}).items()}
         if merged:
             out[field] = dict(sorted(merged.items()))
@@ -192,7 +227,9 @@ def run_one(store: ResultStore, name: str, profile: str, root: Path,
         ctx = Context(device=default_device().type, progress=progress, workdir=workdir,
                       weights=paths.WEIGHTS, models=paths.models(root))
         runs.append(exp.run(with_seed(cfg, seed), ctx))
-        facts.append(ctx.facts)
+        # the weights it read, so that retraining one under its key makes this result stale
+        shas = weight_shas(ctx.facts.get("networks", {}), weight_manifests(paths.models(root)))
+        facts.append({**ctx.facts, **({"weights": shas} if shas else {})})
     out, ctx = runs[0], Context(device=default_device().type, facts=merge_facts(facts, seeds))
     if len(seeds) > 1:
         out = Output(metrics=spread.merge([r.metrics for r in runs], seeds),

@@ -208,7 +208,8 @@ def take(folder: Path, root: Path) -> int:
     """Merge a run's archives into `root`, all or nothing: every archive is read and checked
     first (each member inside the checkout, the manifest valid JSON), then the files are
     written, each atomically; if one fails, those written are put back as they were.
-    Manifest entries merge under the store's lock, so entries trained here meanwhile stay."""
+    Manifest entries merge under the store's lock, so entries trained here meanwhile stay;
+    a network the archive holds replaces the one here, entry and file (retrained under its key)."""
     from figures.paths import atomic_write
     from figures.weights import MANIFEST, WeightStore
 
@@ -243,7 +244,10 @@ def take(folder: Path, root: Path) -> int:
             store = WeightStore(target.parent)
             with store._manifest_lock():
                 mine = store.manifest()
-                added = {k: v for k, v in theirs.items() if (target.parent / k).exists() and k not in mine}
+                # a network new here, or one this take wrote over (retrained under its key:
+                # another precision or machine), whose entry must then say the new file's sha256
+                added = {k: v for k, v in theirs.items() if (target.parent / k).exists()
+                         and (k not in mine or target.parent / k in files)}
                 old = target.read_bytes() if target.is_file() else None
                 store._write_manifest({**mine, **added})
                 before[target] = old

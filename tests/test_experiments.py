@@ -70,6 +70,34 @@ def test_a_network_rekeyed_makes_exactly_the_results_that_analysed_it_stale(quic
                      "highway_gates": "networks changed: highway8, highway8@seed1"}
 
 
+def test_a_network_retrained_under_its_key_makes_exactly_the_results_that_read_it_stale(
+        quick_results, tmp_path):
+    """A network trained again with the same code and recipe (another machine or precision)
+    keeps its key, but not its weights: each result records the sha256 of the weights it
+    read, and exactly those that read the replaced file go stale."""
+    import shutil
+
+    from figures import paths
+    from figures.weights import WeightStore, file_name
+
+    models = tmp_path / "models"
+    shutil.copytree(paths.models(quick_results.store.root.parent), models)
+    assert all(s.fresh for s in runner.status(quick_results.store, NAMES, "quick", models=models))
+    key = quick_results["highway_gates"].provenance["networks"]["highway8@seed1"]
+    assert quick_results["highway_gates"].provenance["weights"]["highway8@seed1"] == \
+        WeightStore(models).manifest()[file_name("highway8", key)]["sha256"]
+    store = WeightStore(models)
+    entry = store.manifest()[file_name("highway8", key)]
+    state = store.load("highway8", key)
+    state["model"] = {k: v + 1 if v.is_floating_point() else v for k, v in state["model"].items()}
+    store.save("highway8", key, state["model"], state["history"], state["probes"], state["data"],
+               meta={k: entry[k] for k in ("recipe", "epochs")})
+    stale = {s.name: s.reason for s in runner.status(quick_results.store, NAMES, "quick", models=models)
+             if not s.fresh}
+    assert stale == {"architectures": "networks retrained: highway8@seed1",
+                     "highway_gates": "networks retrained: highway8@seed1"}
+
+
 def test_shattered_gradients_measures_the_initialized_networks_once_for_all_seeds(monkeypatch):
     """The networks at initialization do not depend on the training seed: measured once per
     process over a profile's seeds (they were most of the run's time), with the same numbers

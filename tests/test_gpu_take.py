@@ -90,3 +90,25 @@ def test_the_dry_run_before_make_says_what_is_missing(tmp_path):
                          capture_output=True, text=True, timeout=300, env={**os.environ, environment.REEXEC_ENV: "1"})
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr  # the variable: as before `make`
     assert run.stderr.startswith("error: this Python (") and "`make`" in run.stderr, run.stderr
+
+
+def test_a_network_retrained_under_its_key_replaces_file_and_entry(dirs):
+    """A network trained again elsewhere (same key, other weights: bf16 for fp32) replaces
+    the one here, and its manifest entry with it, so the manifest's sha256 matches the file;
+    entries the archive holds for files it does not bring stay as they are here."""
+    import json
+
+    root, out = dirs
+    weights = root / "figures" / "weights"
+    weights.mkdir(parents=True)
+    (weights / "a-1.pt").write_bytes(b"fp32")
+    (weights / "b-2.pt").write_bytes(b"mine")
+    mine = {"a-1.pt": {"sha256": "old", "precision": ["fp32"]}, "b-2.pt": {"sha256": "b", "precision": ["fp32"]}}
+    (weights / "MANIFEST.json").write_text(json.dumps(mine))
+    theirs = {"a-1.pt": {"sha256": "new", "precision": ["bf16"]}, "b-2.pt": {"sha256": "x", "precision": ["bf16"]}}
+    archive(out / "weights.tar.gz", {"figures/weights/a-1.pt": b"bf16",
+                                     "figures/weights/MANIFEST.json": json.dumps(theirs).encode()})
+    run = take(out, root)
+    assert run.returncode == 0, run.stderr
+    assert (weights / "a-1.pt").read_bytes() == b"bf16" and (weights / "b-2.pt").read_bytes() == b"mine"
+    assert json.loads((weights / "MANIFEST.json").read_text()) == {"a-1.pt": theirs["a-1.pt"], "b-2.pt": mine["b-2.pt"]}

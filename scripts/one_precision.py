@@ -24,12 +24,14 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-WEIGHTS = Path("figures") / "weights"  # inside a checkout (figures.paths.WEIGHTS of that checkout)
+from figures import paths  # noqa: E402
+from gpu_run import _tar  # noqa: E402  (the archives --take reads)
+
+WEIGHTS = paths.WEIGHTS.relative_to(paths.REPO)  # inside any checkout
 
 
 def to_retrain(manifest: dict[str, dict], names: list[str], precision: str = "bf16") -> list[str]:
@@ -69,8 +71,9 @@ def compare(before: dict[str, dict], after: dict[str, dict]) -> list[str]:
 
 
 def manifest(checkout: Path) -> dict[str, dict]:
-    path = checkout / WEIGHTS / "MANIFEST.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    from figures.weights import WeightStore
+
+    return WeightStore(checkout / WEIGHTS).manifest()
 
 
 def prepare(root: Path, clone: Path, names: list[str]) -> list[str]:
@@ -88,9 +91,7 @@ def pack(root: Path, clone: Path, out: Path) -> list[str]:
     """weights.tar.gz of the retrained files and the clone's manifest, as `--take` reads it."""
     theirs = manifest(clone)
     files = retrained(manifest(root), theirs)
-    with tarfile.open(out / "weights.tar.gz", "w:gz") as tf:
-        for f in files + ["MANIFEST.json"]:
-            tf.add(clone / WEIGHTS / f, arcname=str(WEIGHTS / f))
+    _tar(out / "weights.tar.gz", clone, [clone / WEIGHTS / f for f in files + ["MANIFEST.json"]])
     return files
 
 
@@ -108,6 +109,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sitegen.environment import use_project_python
+
+    if argv is None:
+        use_project_python()  # the python3 on PATH lacks torch and .venv exists: .venv runs it
     from figures.experiments.profiles import NETWORKS
     from figures.train import default_device, native_bf16
 

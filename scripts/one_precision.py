@@ -87,6 +87,17 @@ def prepare(root: Path, clone: Path, names: list[str]) -> list[str]:
     return store.prune(set(store.manifest()) - set(to_retrain(store.manifest(), names)))
 
 
+def data_source() -> dict[str, str]:
+    """RESNET_DATA for the clone: it lies outside the project, so the `../shared` beside
+    the project is not beside it; the archive that this checkout would find is named."""
+    from figures.cifar import SHARED_ARCHIVES
+
+    if os.environ.get("RESNET_DATA"):
+        return {}
+    found = [p for p in SHARED_ARCHIVES if p.exists()]
+    return {"RESNET_DATA": str(found[0])} if found else {}
+
+
 def pack(root: Path, clone: Path, out: Path) -> list[str]:
     """weights.tar.gz of the retrained files and the clone's manifest, as `--take` reads it."""
     theirs = manifest(clone)
@@ -137,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         dropped = prepare(root, clone, names)
         print(f"to retrain in bf16: {', '.join(dropped) or 'none left'}")
         env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE",  # the data is decoded once, here
-               "RESNET_DATA_CACHE": os.environ.get("RESNET_DATA_CACHE", str(root / "data"))}
+               "RESNET_DATA_CACHE": os.environ.get("RESNET_DATA_CACHE", str(root / "data")),
+               **data_source()}
         only = [a for n in names for a in ("--only", n)]
         rc = subprocess.run([sys.executable, "build.py", "train", "--profile", args.profile, *only],
                             cwd=clone, env=env).returncode

@@ -96,3 +96,19 @@ def test_compare_pairs_each_network_with_itself_in_the_other_precision():
     assert rows[3] == "| resnet20 | 1 | fp32 | bf16 | 15.0 → 15.2 % | 16.3 → 16.0 % | -0.3 |"
     # paired test-error differences +0.6 and -0.3: mean +0.15, sd 0.64
     assert rows[4] == "| **paired difference** | n = 2 | | | +0.20 ± 0.00 points | +0.15 ± 0.64 points | |"
+
+
+def test_the_clone_is_told_where_the_data_is_found_from_here(tmp_path, monkeypatch):
+    # The clone lies outside the project, so the ../shared beside the project is not
+    # beside it: the archive this checkout finds is named for it, an explicit one kept.
+    import figures.cifar
+
+    archive = tmp_path / "shared" / "data" / "cifar10-jpeg.tar.gz"
+    monkeypatch.setattr(figures.cifar, "SHARED_ARCHIVES", (tmp_path / "absent.tar.gz", archive))
+    monkeypatch.delenv("RESNET_DATA", raising=False)
+    assert one_precision.data_source() == {}
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"")
+    assert one_precision.data_source() == {"RESNET_DATA": str(archive)}
+    monkeypatch.setenv("RESNET_DATA", str(tmp_path / "mine"))
+    assert one_precision.data_source() == {}

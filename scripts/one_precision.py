@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Retrain in bf16, under their keys, the networks of a profile trained in another precision.
 
-    python3 scripts/one_precision.py --out /tmp/bf16        train, in a clone of HEAD, what is not bf16
-    python3 scripts/gpu_run.py --take /tmp/bf16             then, here: the files and entries replace ours
+    python3 scripts/one_precision.py --out .cache/bf16      train, in a clone of HEAD, what is not bf16
+    python3 scripts/gpu_run.py --take .cache/bf16           then, here: the files and entries replace ours
     python3 build.py figures --profile cifar10-10ep         and every result that read them reruns
     python3 scripts/one_precision.py --compare HEAD         before committing: what the precision alone moved
 

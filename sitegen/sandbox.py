@@ -208,7 +208,9 @@ def _ours_after_template(exc: BaseException, name: str) -> bool:
     """Did our own code (sitegen, figures) raise it, below the template's frames?"""
     frames, tb = [], exc.__traceback__
     while tb is not None:
-        frames.append(tb.tb_frame.f_code.co_filename)
+        code = tb.tb_frame.f_code
+        if code is not AuthorEnvironment.call.__code__:  # it only passes the template's call on (a macro's
+            frames.append(code.co_filename)  # wrong argument count raises below it)
         tb = tb.tb_next
     last = max((i for i, f in enumerate(frames) if f == name or f == "<template>"), default=-1)
     # the arithmetic of the numbers value() returns (1/0 on one) is the template's own

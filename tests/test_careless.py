@@ -190,3 +190,10 @@ def test_arithmetic_error_in_a_chapter_is_the_authors(proj, capsys):
     root, before, content = proj
     line = append(content / CH1, '{{ value("gradient_flow", "plain56", "spread") / 0 }}\n')
     refused(root, capsys, before, at(CH1, line), "ZeroDivisionError: float division by zero")
+
+
+def test_a_macro_called_with_too_many_arguments_is_the_authors(proj, capsys):
+    # Jinja raises the TypeError below the sandbox's own call(), which only passes it on
+    root, before, content = proj
+    line = append(content / CH1, "{% macro twice() %}2{% endmacro %}{{ twice(1, 2) }}\n")
+    refused(root, capsys, before, at(CH1, line), "TypeError: macro 'twice' takes not more than 0 argument(s)")

@@ -1,9 +1,11 @@
 """`scripts/gpu_run.py --take DIR` is all or nothing: an archive it cannot take, or a
 write that fails halfway, leaves the checkout exactly as it was; and before `make` the
-script says what is missing."""
+script says what is missing. The whole round trip, run on CPU: the device script trains
+and packs, --take merges."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -11,8 +13,11 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from conftest import make_project
+from test_executors import same_network
 from test_readme import bare_python
 
+from figures.experiments.profiles import SEEDS
 from sitegen import environment
 
 REPO = Path(__file__).resolve().parent.parent
@@ -112,3 +117,30 @@ def test_a_network_retrained_under_its_key_replaces_file_and_entry(dirs):
     assert run.returncode == 0, run.stderr
     assert (weights / "a-1.pt").read_bytes() == b"bf16" and (weights / "b-2.pt").read_bytes() == b"mine"
     assert json.loads((weights / "MANIFEST.json").read_text()) == {"a-1.pt": theirs["a-1.pt"], "b-2.pt": mine["b-2.pt"]}
+
+
+@pytest.mark.slow
+def test_gpu_run_dry_run_on_cpu_writes_weights_back(tmp_path):
+    """The device script end to end on the quick profile, then --take merges what it wrote."""
+    root, back, out = make_project(tmp_path / "gpu"), make_project(tmp_path / "here"), tmp_path / "out"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "gpu_run.py"), "--root", str(root),
+                           "--profile", "quick", "--jobs", "2", "--only", "resnet8", "--only", "plain8",
+                           "--bench-steps", "2", "--no-figures", "--out", str(out),
+                           "--deadline-min", "60"],  # the logic under test, not this machine's speed
+                          capture_output=True, text=True, env=env, timeout=1800)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["steps"]) == ["setup", "data", "bench", "train", "figures", "pack"]
+    assert summary["fit"]["profile"] == "quick" and summary["fit"]["jobs"] == 2
+    assert set(summary["bench"][0]["step_s"]) == {"resnet8", "plain8"}
+    with tarfile.open(out / "weights.tar.gz") as tf:
+        names = sorted(Path(n).name for n in tf.getnames())
+    per_seed = len(SEEDS["quick"])  # every seed of the profile
+    assert names[0] == "MANIFEST.json" and [n.split("-")[0] for n in names[1:]] == ["plain8"] * per_seed + ["resnet8"] * per_seed
+    assert "figures: skipped" in (out / "run.log").read_text()
+    took = subprocess.run([sys.executable, str(REPO / "scripts" / "gpu_run.py"), "--root", str(back),
+                           "--take", str(out)], capture_output=True, text=True, env=env, timeout=120)
+    assert took.returncode == 0, took.stderr
+    for name in ("resnet8", "plain8"):
+        same_network(root, back, name)

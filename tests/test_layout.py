@@ -111,6 +111,13 @@ def test_every_module_is_short_and_says_what_it_owns():
         assert ast.get_docstring(ast.parse(text)), f"{name} has no docstring"
 
 
+def test_every_test_file_is_short_and_says_what_it_tests():
+    for path in sorted((REPO / "tests").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= MAX_LINES, f"{path.name}: {len(text.splitlines())} lines"
+        assert ast.get_docstring(ast.parse(text)), f"{path.name} has no docstring"
+
+
 @pytest.mark.parametrize("step", ["sitegen.render.video", "sitegen.render.notebooks"])
 def test_media_steps_know_nothing_of_planning_or_running(graph, step):
     reached = reachable(graph, step)

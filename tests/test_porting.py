@@ -54,7 +54,7 @@ By @eq-error, and see @sec:about and @sec-results; @he2016deep [p. 772] has the 
 ## Results {#sec-results}
 """
 
-ABOUT = "---\ntitle: About\nnumbered: false\n---\n\nThis article was ported from Quarto.\n"
+ABOUT = "---\ntitle: About\nnumbered: false\n---\n\nThis article was ported from Quarto.{## a note to self ##}\n"
 
 SITE = {"subtitle: ": "subtitle: \"A port, with nothing lost\"\n", "lang: ": "lang: en-GB\n"}
 
@@ -83,6 +83,7 @@ def test_a_quarto_article_ports_with_nothing_lost(built_copy, capsys):
     assert '<p class="subtitle">A port, with nothing lost</p>' in page
     assert "Test Lab; Second Institute" in page and "Port Authority" in page
     assert page.count('name="citation_author_institution"') == 3
+    assert "ported from Quarto.</p>" in page and "note to self" not in page  # {## ##}: the README's comment
     # front matter without a number; the chapters after it count from 1
     assert re.search(r'<section class="chapter" id="about"[^>]*>\s*<h2>About</h2>', page)
     assert '<h2><span class="chapter-number">1</span> First chapter</h2>' in page
@@ -148,6 +149,7 @@ BAD = [
     ("::: {.callout-foo}\nText.\n:::\n", 0, "fenced div class .callout-foo is not supported", "known: .aside"),
     ("Intro.\n\n::: {.column-margin}\nText.\n:::\n", 2, "fenced div class .column-margin", "::: aside"),
     ("{{< include _intro.qmd >}}\n", 0, "unexpected '<'"),
+    ("Text.\n\nMore{# a note to self,\nover two lines #}.\n", 2, "`{# ... #}` is no comment here", "`{## ... ##}`"),
     ("::: {#fig-panels layout-ncol=2}\n![A](images/box.svg){#fig-a}\n:::\n", 0, "needs two or more sub-figures"),
     ('::: {#fig-panels layout="[[1],[1]]"}\n![A](images/box.svg)\n:::\n', 0, "layout=[[1],[1]] is not supported"),
     ('::: {.callout-note collapse="true"}\nText.\n:::\n', 0, "callout attribute collapse is not supported"),

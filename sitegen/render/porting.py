@@ -28,6 +28,8 @@ HINTS = {"column-margin": "; `::: aside` puts a note in the margin",
 
 FENCE = re.compile(r"^[ \t]*:{3,}[ \t]*(\{[^}\n]*\}|[^\s{}:][^\s{}]*?)[ \t]*:*[ \t]*$", re.M)
 TOKEN = re.compile(r"""([.#])([^\s.#=}"']+)|([\w:-]+)=("[^"]*"|'[^']*'|[^\s}]+)""")
+# Jinja's comment as typed by habit; here `{#` opens pandoc's attributes, so comments are {## ##}
+JINJA_COMMENT = re.compile(r"\{#\s.*?#\}", re.S)
 MARK = re.compile(r'<span class="author-error" data-what="([^"]*)" data-find="([^"]*)"></span>')
 
 
@@ -102,6 +104,15 @@ def check_marks(ch: Chapter) -> None:
         raise BuildError(what, ch.path, ch.line_of(pattern))
 
 
+def check_comments(ch: Chapter) -> None:
+    """A `{# note #}` would be printed on the page: Jinja's comments are `{## ##}` here."""
+    if m := JINJA_COMMENT.search(ch.code.search):
+        line = ch.body_line + ch.code.search.count("\n", 0, m.start())
+        raise BuildError("`{# ... #}` is no comment here and would be printed (pandoc reads `{#id}` "
+                         "as an attribute): write `{## ... ##}`", ch.path, line)
+
+
 def check(ch: Chapter) -> None:
+    check_comments(ch)
     check_fences(ch)
     check_marks(ch)

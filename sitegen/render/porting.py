@@ -106,10 +106,9 @@ def check_marks(ch: Chapter) -> None:
 
 def check_comments(ch: Chapter) -> None:
     """A `{# note #}` would be printed on the page: Jinja's comments are `{## ##}` here."""
-    if m := JINJA_COMMENT.search(ch.code.search):
-        line = ch.body_line + ch.code.search.count("\n", 0, m.start())
+    if JINJA_COMMENT.search(ch.code.search):
         raise BuildError("`{# ... #}` is no comment here and would be printed (pandoc reads `{#id}` "
-                         "as an attribute): write `{## ... ##}`", ch.path, line)
+                         "as an attribute): write `{## ... ##}`", ch.path, ch.line_of(JINJA_COMMENT))
 
 
 def check(ch: Chapter) -> None:

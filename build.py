@@ -77,7 +77,7 @@ def cmd_figures(args) -> int:
 
 
 def _figures(args, project) -> int:
-    from figures.store import ResultStore
+    from lab.store import ResultStore
     from sitegen import plan, publish, run
 
     profile = project.config.profile
@@ -89,7 +89,7 @@ def _figures(args, project) -> int:
         for s in states:
             print(f"{s.name:26s} {profile:6s} {'fresh' if s.fresh else 'STALE: ' + s.reason}")
         if profile != "quick":  # quick networks live in the local cache, trained in seconds
-            from figures import campaign
+            from lab import campaign
 
             _print_networks(campaign.network_states(profile), profile)
         return 0
@@ -122,8 +122,8 @@ def _executor(args, project):
     """The executor of `compute:` in site.yml, each setting overridden by its flag."""
     import dataclasses
 
-    from figures import executors
-    from figures.config import ConfigError
+    from lab import executors
+    from lab.config import ConfigError
     from sitegen.errors import BuildError
 
     given = {k: getattr(args, k) for k in COMPUTE_FLAGS if getattr(args, k, None) is not None}
@@ -150,7 +150,7 @@ def _experiment(project, name: str) -> str:
 
 
 def cmd_train(args) -> int:
-    from figures import campaign
+    from lab import campaign
 
     project = _project(args)
     profile = project.config.profile
@@ -211,7 +211,7 @@ def cmd_check(args) -> int:
 def _common() -> argparse.ArgumentParser:
     """-q/-v and --profile are accepted before or after the command."""
     common = argparse.ArgumentParser(add_help=False)
-    from figures.experiments import PROFILE_NAMES
+    from lab.experiments import PROFILE_NAMES
 
     common.add_argument("--profile", choices=PROFILE_NAMES, default=argparse.SUPPRESS,
                         help="experiment profile (default: `profile:` in content/site.yml)")
@@ -223,7 +223,7 @@ def _common() -> argparse.ArgumentParser:
 
 
 def _compute_flags(p: argparse.ArgumentParser) -> None:
-    from figures.executors import EXECUTORS
+    from lab.executors import EXECUTORS
 
     g = p.add_argument_group("where the jobs run (default: `compute:` in content/site.yml, "
                              "else one at a time in this process)")

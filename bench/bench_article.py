@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from figures.experiments import Context, Output, register
-from figures.experiments.bench_model import decay
+from lab.experiments import Context, Output, register
+from lab.experiments.bench_model import decay
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Config:
 
 
 @register("bench_curves", Config, profiles={"quick": {}},
-          modules=("figures.experiments.bench_model",), estimate_s={"quick": 1})
+          modules=("lab.experiments.bench_model",), estimate_s={"quick": 1})
 def run(cfg: Config, ctx: Context) -> Output:
     """Ten noisy decaying curves."""
     rng = np.random.default_rng(cfg.seed)
@@ -55,7 +55,7 @@ def decay(x, i):
 NEW_EXPERIMENT = '''"""{name}: one number, an experiment added while the article is open."""
 from dataclasses import dataclass
 
-from figures.experiments import Context, Output, register
+from lab.experiments import Context, Output, register
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def copy_code(code: Path, root: Path) -> None:
     """The checkout's code beside the article, as in an author's checkout (no weights or results)."""
     root.mkdir(parents=True)
     shutil.copy(code / "build.py", root / "build.py")
-    for name in ("sitegen", "figures"):
+    for name in ("sitegen", "lab", "figures"):
         shutil.copytree(code / name, root / name, ignore=shutil.ignore_patterns("weights", "results", "__pycache__"))
 
 
@@ -164,8 +164,8 @@ def make_article(root: Path, code: Path) -> list[Path]:
     (content / "references.bib").write_text(bibtex(N_REFS))
     shutil.copy(REPO / "content" / "ieee.csl", content / "ieee.csl")
     shutil.copytree(code / "templates", root / "templates")
-    (root / "figures" / "experiments" / "bench_curves.py").write_text(EXPERIMENT)
-    (root / "figures" / "experiments" / "bench_model.py").write_text(MODEL.format(offset=0))
+    (root / "lab" / "experiments" / "bench_curves.py").write_text(EXPERIMENT)
+    (root / "lab" / "experiments" / "bench_model.py").write_text(MODEL.format(offset=0))
     for i in range(N_FIGURES):
         (root / "figures" / "plots" / f"bench_fig{i:02d}.py").write_text(PLOT.format(i=i))
     plain_files = []

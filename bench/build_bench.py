@@ -4,7 +4,7 @@ Makes a six-chapter article (bench/bench_article.py) in a temporary folder (abou
 inline and 15+ display equations, 25 references cited 40 times, footnotes, ten
 figures from a dummy experiment and ten plot modules of its own, cross-references
 across chapters, a companion notebook that imports the figures package) beside a
-copy of the code (build.py, sitegen/, figures/ without weights and results), as
+copy of the code (build.py, sitegen/, lab/ without weights and results, figures/), as
 an author's checkout has them, then times, each several times:
 
     fresh    python build.py build  with no site/ and no .cache/, as the first build of a new clone
@@ -31,7 +31,7 @@ an author's checkout has them, then times, each several times:
 --baseline times another checkout's code on its own copy of the same article, side by side:
 the two take turns, scenario by scenario in every repetition, so that a machine that speeds
 up or slows down meanwhile (a job beside it, another CPU's turbo) moves both alike. Make one
-with `git archive COMMIT build.py sitegen figures templates | tar -x -C /tmp/old`.
+with `git archive COMMIT build.py sitegen lab figures templates | tar -x -C /tmp/old`.
 """
 from __future__ import annotations
 
@@ -161,14 +161,14 @@ class Copy:
         edit_plot(root, 4, "peaking at", f"peaking ({rep}) at")
         yield "caption-edit", timed([*build, "-q", "build"], root)
         name = f"bench_new{rep}"
-        (root / "figures" / "experiments" / f"{name}.py").write_text(NEW_EXPERIMENT.format(name=name))
+        (root / "lab" / "experiments" / f"{name}.py").write_text(NEW_EXPERIMENT.format(name=name))
         ch2 = root / "content" / "02-ch2.md"
         ch2.write_text(ch2.read_text() + f'\nIt is {{{{ result("{name}", "value", fmt="{{:.1f}}") }}}}.\n')
         yield "new-exp", timed([*build, "-q", "build"], root)
         notebook = root / "content" / "notebooks" / "companion.ipynb"
         notebook.write_text(re.sub(r"\[:\d+\]", f"[:{4 + rep}]", notebook.read_text()))
         yield "notebook-edit", timed([*build, "-q", "build"], root)
-        (root / "figures" / "experiments" / "bench_model.py").write_text(MODEL.format(offset=rep + 1))
+        (root / "lab" / "experiments" / "bench_model.py").write_text(MODEL.format(offset=rep + 1))
         yield "frozen-model", timed([*build, "-q", "build", "--frozen"], root, expect=1)
         timed([*build, "-q", "build"], root)  # the stale result rerun: not timed
 

@@ -25,10 +25,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from figures.cifar import CifarData, DataError, load_cifar10  # noqa: E402
-from figures.data import MEAN, STD, subset  # noqa: E402
-from figures.models import build, count_parameters  # noqa: E402
-from figures.train import TrainConfig, default_device, train  # noqa: E402
+from lab.cifar import CifarData, DataError, load_cifar10  # noqa: E402
+from lab.data import MEAN, STD, subset  # noqa: E402
+from lab.models import build, count_parameters  # noqa: E402
+from lab.train import TrainConfig, default_device, train  # noqa: E402
 
 # Dense bf16 tensor-core peaks, TFLOP/s, from the vendors' data sheets.
 PEAK_BF16 = {"H100 PCIe": 756, "H100": 989, "H200": 989, "A100": 312, "L4": 121, "A10": 125}
@@ -140,7 +140,7 @@ def main() -> None:
     print(f"model:  {args.model}, {count_parameters(build(args.model)) / 1e6:.2f}M params, "
           f"{flops / 1e9:.3f} GFLOP forward per image (FlopCounterMode); training ~3x forward")
 
-    import figures.train as train_mod
+    import lab.train as train_mod
 
     native = train_mod.native_bf16(device)
     precisions = ["fp32"] + (["bf16"] if native or args.force_bf16 else [])

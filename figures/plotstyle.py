@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.backends.backend_mixed import MixedModeRenderer  # noqa: E402
 from matplotlib.backends.backend_svg import RendererSVG  # noqa: E402
 
-from figures.names import FAMILIES, net_label  # noqa: E402, F401 (the plot modules' names)
+from lab.names import FAMILIES, net_label  # noqa: E402, F401 (the plot modules' names)
 from figures.themes import DARK, LIGHT, THEMES, Theme, palette  # noqa: E402, F401 (theirs too)
 
 
@@ -149,7 +149,7 @@ def vega_spec(rows: list, **spec) -> dict:
     return out
 
 
-# --- the spread over seeds (figures.spread; figures.plots says what a plot gets) ---
+# --- the spread over seeds (lab.spread; figures.plots says what a plot gets) ---
 
 def view(result):
     """The stored result as a plot module sees it: where it holds spreads over seeds, its
@@ -157,7 +157,7 @@ def view(result):
     `data["spreads"]` holds the spreads themselves, for error bars."""
     import dataclasses
 
-    from figures.spread import means
+    from lab.spread import means
 
     if "per_seed" not in result.data:
         return result
@@ -183,7 +183,7 @@ def per_seed(result, *path) -> list:
 
 def spread(result, *path) -> dict | None:
     """The spread over seeds of the metric at `path`, or None where one seed measured it."""
-    from figures.spread import is_spread
+    from lab.spread import is_spread
 
     node = result.data.get("spreads")
     try:

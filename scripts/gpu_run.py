@@ -9,8 +9,8 @@ training, the experiments, and the weights and results written back.
 1. data: unpack shared/data/cifar10-jpeg.tar.gz into data/ and decode it once, so that
    every job loads the tensor file (skipped for synthetic data, the quick profile);
 2. bench: time 50 SGD steps of each network, the networks shared out over N jobs that
-   run side by side as in training (figures.jobs.bench_job), for each N of --jobs;
-3. fit: the longest cifar10-Nep profile (figures.experiments.profiles.GPU_EPOCHS)
+   run side by side as in training (lab.jobs.bench_job), for each N of --jobs;
+3. fit: the longest cifar10-Nep profile (lab.experiments.profiles.GPU_EPOCHS)
    whose estimated wall time fits --budget-min, and the N that trains it soonest;
 4. train: `build.py train --executor local --jobs N`, several networks on each GPU;
 5. figures: `build.py figures` with the same executor, while --deadline-min allows;
@@ -118,8 +118,8 @@ def use_wheels(run: Run) -> None:
 
 
 def unpack_data(run: Run) -> dict:
-    """The archive into data/ (the cache folder figures.cifar looks in), decoded once."""
-    from figures.cifar import SHARED_ARCHIVES, cache_root, load_cifar10
+    """The archive into data/ (the cache folder lab.cifar looks in), decoded once."""
+    from lab.cifar import SHARED_ARCHIVES, cache_root, load_cifar10
 
     cache = cache_root()
     folder = cache / ARCHIVE.removesuffix(".tar.gz")
@@ -136,8 +136,8 @@ def unpack_data(run: Run) -> dict:
 
 def benchmark(names: list[str], recipe: dict, jobs: int, steps: int, root: Path, run: Run) -> dict:
     """Seconds a step of each network with `jobs` of them side by side, and each job's start-up."""
-    from figures import executors
-    from figures.jobs import bench_job
+    from lab import executors
+    from lab.jobs import bench_job
 
     shares = [s for s in (names[i::jobs] for i in range(jobs)) if s]
     peers = [sum(1 for s in shares if len(s) > k) for k in range(max(map(len, shares)))]
@@ -163,7 +163,7 @@ def makespan(durations: list[float], slots: int) -> float:
 
 
 def estimate_s(bench: dict, names: list[str], recipe: dict) -> float:
-    from figures.campaign import EVAL_SHARE
+    from lab.campaign import EVAL_SHARE
 
     steps = (recipe.get("n_train") or 50_000) // recipe["batch_size"]
     return makespan([bench["startup_s"] + recipe["epochs"] * steps * bench["step_s"][n] * EVAL_SHARE
@@ -173,7 +173,7 @@ def estimate_s(bench: dict, names: list[str], recipe: dict) -> float:
 def fit(benches: list[dict], names: list[str], profiles: list[str], budget_s: float) -> dict:
     """The longest of `profiles` that some benchmarked N trains within `budget_s`, with the
     N that trains it soonest; the shortest profile if none fits."""
-    from figures.experiments.profiles import RECIPES
+    from lab.experiments.profiles import RECIPES
 
     table = {p: {b["jobs"]: round(estimate_s(b, names, RECIPES[p]), 1) for b in benches} for p in profiles}
     fits = [p for p in profiles if min(table[p].values()) <= budget_s]
@@ -185,12 +185,12 @@ def fit(benches: list[dict], names: list[str], profiles: list[str], budget_s: fl
 
 def pack(run: Run, root: Path, profile: str) -> None:
     """What the run made, as at most 8 files of at most 16 MiB (the device's limits)."""
-    from figures.campaign import profile_store
+    from lab.campaign import profile_store
 
     store = profile_store(profile, root).root
     new = [p for p in store.glob("*.pt") if p.stat().st_mtime >= run.started_wall]
     _tar(run.out / "weights.tar.gz", root, new + [store / "MANIFEST.json"])
-    _tar(run.out / "results.tar.gz", root, sorted((root / "figures" / "results").glob(f"*/{profile}/*")))
+    _tar(run.out / "results.tar.gz", root, sorted((root / "lab" / "results").glob(f"*/{profile}/*")))
     _tar(run.out / "logs.tar.gz", root, sorted((root / ".cache" / "jobs").glob("*_log.*")))
     partial = sorted((store / "partial").glob("*.ckpt")) + sorted((store / "partial").glob("*.probes.json"))
     if partial and sum(p.stat().st_size for p in partial) < 15 * 2**20:
@@ -210,8 +210,8 @@ def take(folder: Path, root: Path) -> int:
     written, each atomically; if one fails, those written are put back as they were.
     Manifest entries merge under the store's lock, so entries trained here meanwhile stay;
     a network the archive holds replaces the one here, entry and file (retrained under its key)."""
-    from figures.paths import atomic_write
-    from figures.weights import MANIFEST, WeightStore
+    from lab.paths import atomic_write
+    from lab.weights import MANIFEST, WeightStore
 
     names = [n for n in ("results.tar.gz", "partial.tar.gz", "weights.tar.gz") if (folder / n).exists()]
     files: dict[Path, bytes] = {}
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     use_wheels(run)
     import torch
 
-    from figures.experiments.profiles import GPU_EPOCHS, NETWORKS, RECIPES
+    from lab.experiments.profiles import GPU_EPOCHS, NETWORKS, RECIPES
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU (a dry run)"
     run.summary.update(device=gpu, torch=torch.__version__, python=sys.version.split()[0], argv=sys.argv[1:])

@@ -15,7 +15,7 @@ networks whose manifest entry is not bf16 alone, trains them again with the clon
 own `build.py train` (one at a time, resumable: run it again to go on), and packs the
 retrained ones as `--out`/weights.tar.gz, which `gpu_run.py --take` merges (file and
 manifest entry both). Each result records the sha256 of the weights it read, so a
-result made from a replaced network is stale after the take (figures.runner).
+result made from a replaced network is stale after the take (lab.runner).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from figures import paths  # noqa: E402
+from lab import paths  # noqa: E402
 from gpu_run import _tar  # noqa: E402  (the archives --take reads)
 
 WEIGHTS = paths.WEIGHTS.relative_to(paths.REPO)  # inside any checkout
@@ -71,7 +71,7 @@ def compare(before: dict[str, dict], after: dict[str, dict]) -> list[str]:
 
 
 def manifest(checkout: Path) -> dict[str, dict]:
-    from figures.weights import WeightStore
+    from lab.weights import WeightStore
 
     return WeightStore(checkout / WEIGHTS).manifest()
 
@@ -79,7 +79,7 @@ def manifest(checkout: Path) -> dict[str, dict]:
 def prepare(root: Path, clone: Path, names: list[str]) -> list[str]:
     """A clone of `root`'s HEAD without the networks to retrain (kept as it is if it exists:
     what it retrained is bf16 already, and its checkpoints resume)."""
-    from figures.weights import WeightStore
+    from lab.weights import WeightStore
 
     if not clone.exists():
         subprocess.run(["git", "clone", "--quiet", str(root), str(clone)], check=True)
@@ -90,7 +90,7 @@ def prepare(root: Path, clone: Path, names: list[str]) -> list[str]:
 def data_source() -> dict[str, str]:
     """RESNET_DATA for the clone: it lies outside the project, so the `../shared` beside
     the project is not beside it; the archive that this checkout would find is named."""
-    from figures.cifar import SHARED_ARCHIVES
+    from lab.cifar import SHARED_ARCHIVES
 
     if os.environ.get("RESNET_DATA"):
         return {}
@@ -107,7 +107,7 @@ def pack(root: Path, clone: Path, out: Path) -> list[str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    from figures.experiments.profiles import NETWORKS
+    from lab.experiments.profiles import NETWORKS
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", help="where the clone and weights.tar.gz go (needed but with --compare)")
@@ -124,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if argv is None:
         use_project_python()  # the python3 on PATH lacks torch and .venv exists: .venv runs it
-    from figures.experiments.profiles import NETWORKS
-    from figures.train import default_device, native_bf16
+    from lab.experiments.profiles import NETWORKS
+    from lab.train import default_device, native_bf16
 
     args = parser().parse_args(argv)
     root = REPO

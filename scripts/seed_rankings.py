@@ -1,7 +1,7 @@
 """Which of the article's rankings hold beyond the noise of the seeds, read from the stored results.
 
 Every comparison the text could make between our networks, each with both summaries and its
-verdict under the build's own rule (figures.spread.beyond_noise: the difference of the means
+verdict under the build's own rule (lab.spread.beyond_noise: the difference of the means
 exceeds twice its standard error): the depth sweep by depth and with or without shortcuts,
 the five architectures pairwise, the layer responses by depth, the lesions by kind of block,
 and the trained networks' gradient correlations. A closing note's "rankings that survived"
@@ -21,8 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from figures import paths, spread  # noqa: E402
-from figures.store import ResultStore  # noqa: E402
+from lab import paths, spread  # noqa: E402
+from lab.store import ResultStore  # noqa: E402
 
 
 def summary(v) -> dict:

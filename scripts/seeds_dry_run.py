@@ -1,11 +1,11 @@
 """Will the article read right on every seed? A dry run before the campaign ends.
 
 While a campaign trains new seeds, the article stays on those already trained
-(ANALYSED_SEEDS in figures/experiments/profiles.py; empty once every seed is trained).
+(ANALYSED_SEEDS in lab/experiments/profiles.py; empty once every seed is trained).
 Its prose and claims must then read results that hold a spread. This script builds the
 article, frozen, in a scratch copy of the project whose stored results are rewritten as
 if measured on seeds 0, 1 and 2: seed 0 as stored, the others each number times
-(1 + `--noise` x a normal draw), then merged by figures.spread exactly as a real run
+(1 + `--noise` x a normal draw), then merged by lab.spread exactly as a real run
 merges them. Nothing of it is ever committed or published: the numbers are made up,
 and only the shape of the data is real.
 
@@ -27,10 +27,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from figures import spread  # noqa: E402
-from figures.experiments import REGISTRY, load_all  # noqa: E402
-from figures.experiments.profiles import PROFILES as TABLE  # noqa: E402
-from figures.store import ResultStore  # noqa: E402
+from lab import spread  # noqa: E402
+from lab.experiments import REGISTRY, load_all  # noqa: E402
+from lab.experiments.profiles import PROFILES as TABLE  # noqa: E402
+from lab.store import ResultStore  # noqa: E402
 
 SEEDS = [0, 1, 2]
 
@@ -81,14 +81,14 @@ def main(argv: list[str] | None = None) -> int:
                            capture_output=True, text=True, check=True).stdout.splitlines()
     for f in files:
         src = REPO / f
-        if src.is_file() and not f.startswith("figures/weights/"):
+        if src.is_file() and not f.startswith("lab/weights/"):
             (scratch / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, scratch / f)
-    (scratch / "figures" / "weights").unlink(missing_ok=True)
-    shutil.rmtree(scratch / "figures" / "weights", ignore_errors=True)
-    (scratch / "figures" / "weights").symlink_to(REPO / "figures" / "weights")  # read only here
+    (scratch / "lab" / "weights").unlink(missing_ok=True)
+    shutil.rmtree(scratch / "lab" / "weights", ignore_errors=True)
+    (scratch / "lab" / "weights").symlink_to(REPO / "lab" / "weights")  # read only here
     load_all()
-    faked = fake_seeds(scratch / "figures" / "results", args.profile, args.noise)
+    faked = fake_seeds(scratch / "lab" / "results", args.profile, args.noise)
     print(f"made up seeds 1, 2 for: {', '.join(faked) or 'nothing'} (in {scratch})")
     return subprocess.run([sys.executable, str(scratch / "build.py"), "--root", str(scratch),
                            "-q", "build", "--frozen", "--profile", args.profile]).returncode

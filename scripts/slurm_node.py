@@ -10,7 +10,7 @@ a cluster:
 
 From Python:  `with SingleNode() as node:` then SLURM_CONF=node.conf for sbatch & co.
 Accounting is off (no slurmdbd), as on many small clusters: sacct answers nothing, and
-figures.slurm_watch follows the jobs through squeue instead.
+lab.slurm_watch follows the jobs through squeue instead.
 """
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ def build(project: Project, *, frozen: bool = False, force: tuple[str, ...] = ()
         if not force and stamp.up_to_date(project, fingerprint):
             report.up_to_date = True
             return report
-        # numpy (figures.store), jinja2 (the chapters) and the rest load only now: a build that
+        # numpy (lab.store), jinja2 (the chapters) and the rest load only now: a build that
         # finds nothing to do starts and exits in a blink
         from . import write
         from .modules import project_modules
@@ -78,7 +78,7 @@ def build(project: Project, *, frozen: bool = False, force: tuple[str, ...] = ()
 def make(project: Project, report: BuildReport, *, frozen: bool, force: tuple[str, ...], train: bool | None,
          progress: bool, log: Callable[[str], None]) -> dict[str, bytes | Path]:
     """Read, plan, run and render: every file of the site ({site path: bytes or source file})."""
-    from figures.store import ResultStore
+    from lab.store import ResultStore
 
     from . import guard, plan, run
     from .read import read

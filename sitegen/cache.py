@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from figures.keys import canonical_json, sha256
-from figures.paths import atomic_write as write_atomic  # noqa: F401  (the one atomic write)
+from lab.keys import canonical_json, sha256
+from lab.paths import atomic_write as write_atomic  # noqa: F401  (the one atomic write)
 
 
 # every kind of build cache, for `build.py clean` (never .cache/runs or .cache/models:

@@ -46,7 +46,7 @@ def missing_module(e: ModuleNotFoundError) -> str | None:
     """The one-line error for a third-party module this Python lacks, or None when the
     missing module is one of ours (a bug, or an author's import: not this error)."""
     top = (e.name or "").split(".")[0]
-    if not top or top in ("sitegen", "figures") or importlib.util.find_spec(top) is not None:
+    if not top or top in ("sitegen", "lab", "figures") or importlib.util.find_spec(top) is not None:
         return None
     fix = (f"install it into .venv with `{VENV_PYTHON} -m pip install -e {REPO}`" if in_project_venv() else
            "run `make` (it creates .venv with everything the project needs), then the same command again")

@@ -16,9 +16,9 @@ import re
 import sys
 from pathlib import Path
 
-# figures' author errors, (module, class): a module not imported yet raised none of them
+# the lab's author errors, (module, class): a module not imported yet raised none of them
 MAX_MESSAGE = 2000  # characters of a message, at most
-FIGURES_ERRORS = (("figures.config", "ConfigError"), ("figures.cifar", "DataError"), ("figures.train", "Divergence"))
+FIGURES_ERRORS = (("lab.config", "ConfigError"), ("lab.cifar", "DataError"), ("lab.train", "Divergence"))
 
 
 class BuildError(Exception):
@@ -41,14 +41,14 @@ class BuildError(Exception):
 
 
 def figures_error_types() -> tuple[type, ...]:
-    """The classes of figures' author errors that this process has imported."""
+    """The classes of the lab's author errors that this process has imported."""
     found = (getattr(sys.modules.get(module), name, None) for module, name in FIGURES_ERRORS)
     return tuple(t for t in found if isinstance(t, type))
 
 
 @contextlib.contextmanager
 def authored():
-    """Re-raise figures' author errors as BuildErrors; every other exception passes untouched."""
+    """Re-raise the lab's author errors as BuildErrors; every other exception passes untouched."""
     try:
         yield
     except BuildError:

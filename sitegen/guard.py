@@ -1,4 +1,4 @@
-"""The committed networks (figures/weights), guarded: they are hours of training.
+"""The committed networks (lab/weights), guarded: they are hours of training.
 
 Before the run phase, every file MANIFEST.json lists must be there, byte for byte
 as its sha256 says: a damaged, edited or deleted network is reported with the
@@ -29,15 +29,15 @@ def check(project: Project, stale: list, *, frozen: bool, train: bool | None) ->
 
 def committed(profile: str) -> bool:
     """Are `profile`'s networks the committed ones (else the quick profile's local model cache)?"""
-    from figures.experiments.profiles import RECIPES
+    from lab.experiments.profiles import RECIPES
 
     return RECIPES.get(profile, {}).get("data") != "synthetic"
 
 
 def verify_weights(profile: str) -> None:
     """Every network MANIFEST.json lists is there, byte for byte as its sha256 says."""
-    from figures import paths, weights
-    from figures.store import sha256
+    from lab import paths, weights
+    from lab.store import sha256
 
     folder = Path(paths.WEIGHTS)
     manifest = folder / weights.MANIFEST
@@ -72,8 +72,8 @@ def consent(project: Project, stale: list, train: bool | None) -> None:
     profile = project.config.profile
     if train or not committed(profile):
         return
-    from figures import campaign
-    from figures.experiments import REGISTRY
+    from lab import campaign
+    from lab.experiments import REGISTRY
 
     # the seeds the stale experiments analyse (an experiment may analyse more than the
     # profile's default): the campaign may still be training the others
@@ -84,11 +84,11 @@ def consent(project: Project, stale: list, train: bool | None) -> None:
         return
     names = [f"{s.name}{f' seed {s.seed}' if s.seed else ''} ({s.state})" for s in todo]
     listing = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
-    question = (f"the stale experiments ({', '.join(s.name for s in stale)}) may train networks that figures/weights "
+    question = (f"the stale experiments ({', '.join(s.name for s in stale)}) may train networks that lab/weights "
                 f"does not hold: {listing}; training rewrites the committed weights")
     if train is None and sys.stdin is not None and sys.stdin.isatty():
         if input(f"{question}\ntrain them now? [y/N] ").strip().lower() in ("y", "yes"):
             return
     raise BuildError(f"{question}; not without asking: train them with `python build.py train --profile {profile}` "
                      f"(--commit commits each), or run the experiments with `python build.py figures --profile "
-                     f"{profile}`, then build again", Path("figures") / "weights")
+                     f"{profile}`, then build again", Path("lab") / "weights")

@@ -1,7 +1,8 @@
 """The project's plot modules, found and imported for the build.
 
 Which folders hold a project's own experiments and plots, and searching them for
-one build (`project_modules`), is figures' business (figures.project). A mistake in
+one build (`project_modules`), is the lab's business (lab.project); the site adds
+its plots, figures.plots, to the packages searched. A mistake in
 an author's module is a one-line BuildError naming its file and line.
 """
 from __future__ import annotations
@@ -13,10 +14,23 @@ import importlib.util
 import traceback
 from pathlib import Path
 
-from figures.project import project_modules  # noqa: F401  (the build's, serve's and build.py's)
-from figures.paths import forget_modules, source_files  # noqa: F401  (for the plan and the preview)
+from lab import paths, project
+from lab.paths import source_files  # noqa: F401  (for the plan)
 
 from .errors import BuildError
+
+
+PACKAGES = (*paths.PACKAGES, "figures.plots")  # the lab's experiments, and the site's plots
+
+
+def project_modules(root: Path):
+    """A project's own experiments and plots searched too, for one build (lab.project)."""
+    return project.project_modules(root, PACKAGES)
+
+
+def forget_modules() -> None:
+    """The preview's: import the edited experiments, models and plots afresh."""
+    paths.forget_modules(PACKAGES)
 
 
 def plot_names() -> list[str]:

@@ -3,12 +3,12 @@ them must run before anything is rendered.
 
     needed(...)  every experiment a chapter's result()/value() calls and claims
                  name, and those the article's and the slides' figures draw from
-    status(...)  figures.runner.status, the one freshness check, asked with the
+    status(...)  lab.runner.status, the one freshness check, asked with the
                  cached registration below
     plan(...)    both, and the stale ones (or forced) as the run phase's list
 
 Registration (each experiment's config per profile and its module list) is a
-pure function of the Python sources under figures/, so it is cached by their
+pure function of the Python sources under lab/, so it is cached by their
 content: only a source change pays for importing the experiment modules (and
 torch). The figures one plots draw from are read from their source too.
 """
@@ -26,9 +26,9 @@ from .modules import import_error, plot_experiment, plot_names, source_files
 from .project import Project
 from .read.chapters import calls
 
-if TYPE_CHECKING:  # figures.runner imports the experiments: not for a plan whose registration is cached
-    from figures.runner import Status
-    from figures.store import ResultStore
+if TYPE_CHECKING:  # lab.runner imports the experiments: not for a plan whose registration is cached
+    from lab.runner import Status
+    from lab.store import ResultStore
 
 
 @dataclass
@@ -38,15 +38,14 @@ class Plan:
 
 
 def registration(cache_root: Path) -> dict[str, dict]:
-    """figures.runner.registration() of every experiment, cached by the sources it depends on."""
-    # named from their `figures` folder on (not where the checkout lies); plot modules
-    # register nothing, so editing one imports no experiment
-    named = [("/".join(p.parts[len(p.parts) - 1 - p.parts[::-1].index("figures"):]), p) for p in source_files()]
-    digest = key([[name, p.read_bytes().decode("utf-8", "replace")] for name, p in named
-                  if not name.startswith("figures/plots/")])
+    """lab.runner.registration() of every experiment, cached by the sources it depends on."""
+    # named from their `lab` folder on (not where the checkout lies); plot modules are
+    # not among them: they register nothing, so editing one imports no experiment
+    named = [("/".join(p.parts[len(p.parts) - 1 - p.parts[::-1].index("lab"):]), p) for p in source_files()]
+    digest = key([[name, p.read_bytes().decode("utf-8", "replace")] for name, p in named])
 
     def register() -> dict:
-        from figures import runner
+        from lab import runner
 
         try:
             return runner.registration()
@@ -86,7 +85,7 @@ def figures_named(chapters: list[Chapter], deck: Deck | None) -> list[str]:
 
 def status(store: ResultStore, names: list[str], project: Project, force: Iterable[str] = ()) -> list[Status]:
     """Whether each result is fresh, with estimates that count the networks to train first."""
-    from figures import paths, runner
+    from lab import paths, runner
 
     with authored():
         return runner.status(store, names, project.config.profile, registration(project.cache),

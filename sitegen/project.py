@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from figures import paths
-from figures.config import ConfigError, from_dict
-from figures.executors import ComputeSettings
+from lab import paths
+from lab.config import ConfigError, from_dict
+from lab.executors import ComputeSettings
 
 from . import frontmatter
 from .errors import BuildError
@@ -53,7 +53,7 @@ class SiteConfig:
     url: str = ""                    # canonical URL of the published article
     bibliography: str = "references.bib"  # relative to content/
     csl: str = "ieee.csl"            # citation style, relative to content/
-    profile: str = "cifar10-10ep"    # which experiment profile the figures use (figures.experiments.profiles)
+    profile: str = "cifar10-10ep"    # which experiment profile the figures use (lab.experiments.profiles)
     licence: str = "CC-BY 4.0"       # reuse licence of text and figures
     repository: str = ""             # where the source lives, for "how to reproduce"
     slides: str = "slides.md"        # relative to content/; absent file = no video
@@ -65,7 +65,7 @@ class SiteConfig:
     doi: str = ""                    # the article's DOI, if it has one (BibTeX and the citation text)
     journal: str = ""                # where it is published, e.g. "Distill" (BibTeX journal = {...})
     updates: tuple = ()              # corrections after publication: list of {date, text}
-    compute: ComputeSettings = ComputeSettings()  # where `build.py figures` and `train` run their jobs (figures.executors)
+    compute: ComputeSettings = ComputeSettings()  # where `build.py figures` and `train` run their jobs (lab.executors)
     data: str = ""                   # CIFAR-10 (a file or folder, relative to the project); $RESNET_DATA overrides it
 
     @property
@@ -156,7 +156,7 @@ def load_project(root: str | Path = REPO, profile: str | None = None) -> Project
                          cfg_path, doc.line_of(("compute",)))
     if profile:
         config = dataclasses.replace(config, profile=profile)
-    from figures.experiments import PROFILE_NAMES
+    from lab.experiments import PROFILE_NAMES
 
     if config.profile not in PROFILE_NAMES:
         raise BuildError(f"profile must be one of {', '.join(PROFILE_NAMES)}, not {config.profile!r}", cfg_path)
@@ -183,7 +183,7 @@ def check_authors(config: SiteConfig, doc, cfg_path: Path) -> None:
 
 
 def use_data_setting(data: str, root: Path) -> None:
-    """`data:` as $RESNET_DATA, where figures.cifar and every job (a subprocess) look first;
+    """`data:` as $RESNET_DATA, where lab.cifar and every job (a subprocess) look first;
     a RESNET_DATA set by the user wins. One project's setting never outlives its loading."""
     ours = os.environ.get(DATA_FROM) == "site.yml"
     if os.environ.get("RESNET_DATA") and not ours:

@@ -2,12 +2,12 @@
 frozen build, refused with their names and reasons.
 
 There is one way to run stale experiments, `run_jobs`: each is a job
-(figures.jobs.experiment_job) handed to an executor (figures.executors), in this
+(lab.jobs.experiment_job) handed to an executor (lab.executors), in this
 process by default. The build uses it with that default; `build.py figures` with
 the executor its flags or `compute:` choose. Where several jobs run at once, the
 profile's missing networks are trained first, each a job, so that no two
 experiments train the same network. A job checkpoints in its own work folder and
-resumes from there when killed (figures.jobs). Running is what imports torch.
+resumes from there when killed (lab.jobs). Running is what imports torch.
 """
 from __future__ import annotations
 
@@ -17,16 +17,16 @@ from .errors import BuildError, authored
 from .project import Project
 
 if TYPE_CHECKING:
-    from figures.executors import Outcome
-    from figures.runner import Status
+    from lab.executors import Outcome
+    from lab.runner import Status
 
 
 def run_jobs(project: Project, todo: list[Status], *, progress: bool, log: Callable[[str], None],
              executor=None) -> list[Outcome]:
     """Run the `todo` experiments on `executor` (default: one at a time in this process);
     the Outcome of every job, networks first where any were trained."""
-    from figures import campaign, executors, paths
-    from figures.jobs import experiment_job
+    from lab import campaign, executors, paths
+    from lab.jobs import experiment_job
 
     profile = project.config.profile
     total = sum(s.estimate_s for s in todo)
@@ -54,7 +54,7 @@ def run_stale(project: Project, stale: list[Status], *, frozen: bool, progress: 
     if frozen:
         raise BuildError("stale results (frozen build does not train): " + "; ".join(
             f"{s.name} [{profile}]: {s.reason}" for s in stale) +
-            f"; run `python build.py figures --profile {profile}` and commit figures/results",
+            f"; run `python build.py figures --profile {profile}` and commit lab/results",
             project.results)
     outcomes = run_jobs(project, stale, progress=progress, log=log)
     for o in outcomes:

@@ -30,7 +30,7 @@ from .errors import BuildError
 from .limits import ADDRESS, MAX_ITEMS, budget, deepest_line, render, unclosed_line  # noqa: F401
 
 MAX_BITS = 100_000       # largest integer a power may produce
-OURS = tuple(str(Path(__file__).resolve().parent.parent / d) + "/" for d in ("sitegen", "figures"))
+OURS = tuple(str(Path(__file__).resolve().parent.parent / d) + "/" for d in ("sitegen", "lab", "figures"))
 NUMBERS = str(Path(__file__).resolve().parent / "render" / "numbers.py")  # value()'s arithmetic is the template's
 
 

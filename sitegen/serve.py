@@ -72,7 +72,7 @@ class Preview:
 
     def stale(self) -> list:
         """The stale experiments the article needs, as the build's plan finds them."""
-        from figures.store import ResultStore
+        from lab.store import ResultStore
 
         from . import plan
         from .modules import project_modules
@@ -154,7 +154,7 @@ class Preview:
 
 
 def watched_dirs(project: Project) -> list[Path]:
-    dirs = [project.content, project.templates, project.root / "figures", REPO / "figures"]
+    dirs = [project.content, project.templates, *(root / d for root in (project.root, REPO) for d in ("lab", "figures"))]
     return [d for d in dict.fromkeys(d.resolve() for d in dirs) if d.is_dir()]
 
 
@@ -301,7 +301,7 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, train: bo
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     observer = start_watching(preview)
-    preview.say(f"serving http://{host}:{server.server_address[1]}/ (watching content/, templates/, figures/; "
+    preview.say(f"serving http://{host}:{server.server_address[1]}/ (watching content/, templates/, lab/, figures/; "
                 f"Ctrl-C stops)")
     try:
         preview.loop()

@@ -16,19 +16,19 @@ from pathlib import Path
 from .cache import STAMP, read_json, write_atomic
 from .project import REPO, Project
 
-FINGERPRINT_DIRS = ("content", "templates", "sitegen", "figures")
+FINGERPRINT_DIRS = ("content", "templates", "sitegen", "lab", "figures")
 
 
 def input_fingerprint(project: Project, extra: dict) -> str:
     """Hash of every input file (name, size, mtime and content), of the tools and of
     the git commit; equal fingerprints mean an identical site."""
-    from figures.store import git_commit  # the page states it: a new commit rebuilds the page
+    from lab.store import git_commit  # the page states it: a new commit rebuilds the page
 
     tools = {"python": sys.version, "pandoc": _pandoc_binary_stat(), "commit": git_commit(project.root),
              # any pip install or removal changes the site-packages folder's mtime
              "packages": _stat(Path(importlib.util.find_spec("jinja2").origin).parent.parent)}
     h = hashlib.sha256(json.dumps([extra, tools], sort_keys=True).encode())
-    roots = [project.root / d for d in FINGERPRINT_DIRS] + [REPO / "sitegen", REPO / "figures"]
+    roots = [project.root / d for d in FINGERPRINT_DIRS] + [REPO / "sitegen", REPO / "lab", REPO / "figures"]
     for root in dict.fromkeys(roots):
         if not root.exists():
             continue

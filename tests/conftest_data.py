@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from figures.cifar import CLASSES, CifarData
+from lab.cifar import CLASSES, CifarData
 
 
 def write_image_folder(root: Path, n_train: int = 3, n_test: int = 2, seed: int = 0) -> Path:

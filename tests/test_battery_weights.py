@@ -2,7 +2,7 @@
 verifies each against its sha256 in MANIFEST.json (a damaged, edited or deleted file is
 reported, never taken for absent and retrained), and a plain build that would train
 committed networks refuses with the command to run instead of training unasked.
-Every test works on a copy of figures/weights, never on the real files."""
+Every test works on a copy of lab/weights, never on the real files."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,7 @@ from conftest import cli_build, make_project, refused, site_files
 
 @pytest.fixture
 def weights_copy(tmp_path, monkeypatch):
-    from figures import paths
+    from lab import paths
 
     copy = tmp_path / "weights"
     shutil.copytree(paths.WEIGHTS, copy, ignore=shutil.ignore_patterns("partial"))
@@ -67,7 +67,7 @@ def test_plain_build_refuses_to_train_committed_networks(committed_project, weig
     (weights_copy / "MANIFEST.json").write_text("{}\n")
     refused(committed_project, capsys, {}, None, "not without asking", "python build.py train --profile cifar10-10ep")
     assert sorted(p.name for p in weights_copy.iterdir()) == ["MANIFEST.json"]  # nothing trained
-    assert not (committed_project / "figures" / "results").exists()  # nothing run
+    assert not (committed_project / "lab" / "results").exists()  # nothing run
     assert not (committed_project / "site").exists()
 
 
@@ -82,9 +82,9 @@ def test_plain_build_reports_a_damaged_network_as_damage(committed_project, weig
 
 def test_plain_build_asks_for_the_seeds_an_experiment_analyses(committed_project, weights_copy, capsys):
     """An experiment asks for every seed it analyses, not only seed 0 (every cifar10-10ep
-    experiment analyses seeds 0-2): a network of such a seed that figures/weights does not
+    experiment analyses seeds 0-2): a network of such a seed that lab/weights does not
     hold is asked for too, not trained unasked."""
-    from figures.experiments import load_all
+    from lab.experiments import load_all
 
     extra = sorted({s for e in load_all().values() if "cifar10-10ep" in e.profiles
                     for s in e.seeds("cifar10-10ep") if s})
@@ -96,7 +96,7 @@ def test_plain_build_asks_for_the_seeds_an_experiment_analyses(committed_project
         del manifest[f]
     (weights_copy / "MANIFEST.json").write_text(json.dumps(manifest, indent=1) + "\n")
     # the first in the campaign's order: the message lists six and counts the rest
-    from figures.experiments.profiles import NETWORKS
+    from lab.experiments.profiles import NETWORKS
     name = min((e["name"] for e in gone.values()), key=NETWORKS["cifar10-10ep"].index)
     refused(committed_project, capsys, {}, None, "not without asking", f"{name} seed {extra[0]} (missing)")
-    assert not (committed_project / "figures" / "results").exists()  # nothing run
+    assert not (committed_project / "lab" / "results").exists()  # nothing run

@@ -85,7 +85,7 @@ def test_editing_one_chapter_rerenders_only_it(project_root):
 
 def test_a_rerun_that_changes_only_provenance_updates_the_card(project_root):
     """The figure cache covers the whole stored result, not only its metrics."""
-    from figures.store import ResultStore
+    from lab.store import ResultStore
 
     project = load_project(project_root)
     build(project, progress=False, log=lambda m: None)

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from figures import experiments, runner
-from figures.experiments import Context, Output, register
-from figures.store import ResultStore
+from lab import experiments, runner
+from lab.experiments import Context, Output, register
+from lab.store import ResultStore
 from sitegen.errors import BuildError
 from sitegen.build import build
 from sitegen.project import load_project
@@ -90,7 +90,7 @@ def test_corrupt_result_is_stale(tmp_path, two_experiments, damage):
 
 
 def test_unknown_config_key_raises():
-    from figures.config import ConfigError, from_dict
+    from lab.config import ConfigError, from_dict
 
     with pytest.raises(ConfigError, match="unknown key"):
         from_dict(TinyConfig, {"scale": 1.0, "scael": 2.0})
@@ -98,7 +98,7 @@ def test_unknown_config_key_raises():
 
 def test_build_recomputes_changed_model_and_frozen_refuses(project_root, monkeypatch):
     """Through the real build: a changed model file makes gradient_flow stale."""
-    import figures.keys as keys_mod
+    import lab.keys as keys_mod
 
     log = []
     report = build(load_project(project_root), progress=False, log=log.append)
@@ -108,8 +108,8 @@ def test_build_recomputes_changed_model_and_frozen_refuses(project_root, monkeyp
 
     real = keys_mod.module_source_hash
 
-    def edited(name, names=None):  # as if figures/models/resnet.py had been edited
-        return real(name, names) + ("-edited" if name == "figures.models.resnet" else "")
+    def edited(name, names=None):  # as if lab/models/resnet.py had been edited
+        return real(name, names) + ("-edited" if name == "lab.models.resnet" else "")
 
     monkeypatch.setattr(keys_mod, "module_source_hash", edited)
     (project_root / "content" / "02-second.md").touch()  # defeat the no-op shortcut
@@ -156,11 +156,11 @@ def test_the_hash_of_a_folder_of_code_does_not_depend_on_where_it_lies(tmp_path)
 
 def test_estimate_counts_networks_that_a_code_change_retrains(tmp_path):
     """A model-file edit: the result's networks have new keys, and the rerun trains them first."""
-    from figures.store import result_key
+    from lab.store import result_key
 
     store, models = ResultStore(tmp_path / "results"), tmp_path / "models"
     models.mkdir()
-    modules = ["figures.experiments.common"]
+    modules = ["lab.experiments.common"]
     key = result_key("exp_x", {"profile": "quick"}, modules)
     store.save("exp_x", "quick", key, {"recipe": {}}, {"networks": {"resnet8": "0" * 16}, "wall_time_s": 5.0},
                {"resnet8": {"train_seconds": 600.0}}, {})

@@ -19,7 +19,7 @@ import pytest
 import build as cli
 from conftest import REPO, append, cli_build, refused, site_files
 
-RESULT = Path("figures/results/gradient_flow/quick/result.json")
+RESULT = Path("lab/results/gradient_flow/quick/result.json")
 
 
 # -- results -------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Loading CIFAR-10 from every kind of source and the tensor cache (figures.cifar),
-subsets and batches (figures.data)."""
+"""Loading CIFAR-10 from every kind of source and the tensor cache (lab.cifar),
+subsets and batches (lab.data)."""
 from __future__ import annotations
 
 import os
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-import figures.cifar as cifar
+import lab.cifar as cifar
 from conftest_data import (flat_colour, random_data, tar_gz, write_image_folder,
                            write_official_archive)
-from figures.cifar import CLASSES, DataError, load_cifar10
-from figures.data import Loader, augment, spread, subset
+from lab.cifar import CLASSES, DataError, load_cifar10
+from lab.data import Loader, augment, spread, subset
 
 
 @pytest.fixture

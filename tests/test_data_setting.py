@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from figures import cifar
-from figures.executors import clip
+from lab import cifar
+from lab.executors import clip
 from sitegen.project import DATA_FROM, load_project
 
 from conftest import make_project

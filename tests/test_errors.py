@@ -75,8 +75,8 @@ DATA_EXP = '''\
 """data_exp: reads CIFAR-10, which is not there."""
 from dataclasses import dataclass
 
-from figures.experiments import Output, register
-from figures.experiments.common import load_data
+from lab.experiments import Output, register
+from lab.experiments.common import load_data
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,12 @@ def run(cfg, ctx):
 
 
 def test_missing_data_set(built_copy, capsys, monkeypatch):
-    (built_copy / "figures" / "experiments").mkdir(parents=True)
-    (built_copy / "figures" / "experiments" / "data_exp.py").write_text(DATA_EXP)
+    (built_copy / "lab" / "experiments").mkdir(parents=True)
+    (built_copy / "lab" / "experiments" / "data_exp.py").write_text(DATA_EXP)
     append(built_copy / "content" / "02-second.md", 'Peak {{ result("data_exp", "peak") }}.\n')
     monkeypatch.setenv("RESNET_DATA", str(built_copy / "no-such-cifar"))
     refused(built_copy, capsys, site_files(built_copy), None, "no-such-cifar")
-    assert not (built_copy / "figures" / "results" / "data_exp").exists()
+    assert not (built_copy / "lab" / "results" / "data_exp").exists()
 
 
 def test_missing_pandoc(built_copy, capsys, monkeypatch):

@@ -20,12 +20,12 @@ import torch  # noqa: E402
 
 import build as cli  # noqa: E402
 from conftest import REPO, make_project  # noqa: E402
-from figures import executors  # noqa: E402
-from figures.experiments import trained  # noqa: E402
-from figures.experiments.profiles import RECIPES, SEEDS  # noqa: E402
-from figures.jobs import network_job  # noqa: E402
-from figures.networks import Recipe  # noqa: E402
-from figures.weights import WeightStore, model_key  # noqa: E402
+from lab import executors  # noqa: E402
+from lab.experiments import trained  # noqa: E402
+from lab.experiments.profiles import RECIPES, SEEDS  # noqa: E402
+from lab.jobs import network_job  # noqa: E402
+from lab.networks import Recipe  # noqa: E402
+from lab.weights import WeightStore, model_key  # noqa: E402
 
 pytest.importorskip("submitit")
 QUICK = RECIPES["quick"]
@@ -81,8 +81,8 @@ def test_two_networks_train_at_once_and_match_the_local_executor(tmp_path, capsy
 
 def test_jobs_import_this_checkout_and_take_the_gpus_in_turn(tmp_path, monkeypatch):
     ex = executors.make(executors.ComputeSettings(jobs=2), tmp_path / "jobs")
-    handle = ex.executor.submit(eval, "__import__('figures').__file__")
-    assert Path(handle.result()).resolve() == REPO / "figures" / "__init__.py"  # not an installed copy
+    handle = ex.executor.submit(eval, "__import__('lab').__file__")
+    assert Path(handle.result()).resolve() == REPO / "lab" / "__init__.py"  # not an installed copy
     monkeypatch.setattr(executors, "visible_gpus", lambda: (0, 1))  # as on a machine with two
     ex = executors.make(executors.ComputeSettings(jobs=3), tmp_path / "jobs")
     jobs = [executors.Job("bench", str(i), "", os.getenv, ("CUDA_VISIBLE_DEVICES",)) for i in range(3)]

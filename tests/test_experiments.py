@@ -19,9 +19,10 @@ import sys  # noqa: E402
 import pytest  # noqa: E402
 
 import build as cli  # noqa: E402
-from figures import experiments, plots, runner  # noqa: E402
-from figures.config import to_dict  # noqa: E402
-from figures.store import ResultStore  # noqa: E402
+from figures import plots  # noqa: E402
+from lab import experiments, runner  # noqa: E402
+from lab.config import to_dict  # noqa: E402
+from lab.store import ResultStore  # noqa: E402
 
 NAMES = ("architectures", "depth_sweep", "feature_maps", "gradient_flow", "highway_gates",
          "layer_responses", "lesion", "lesion_live", "loss_landscape", "shattered_gradients")
@@ -43,10 +44,10 @@ def quick_results(tmp_path_factory):
 
 def test_quick_experiments_use_exactly_the_campaign_networks(quick_results):
     """The campaign's list of the quick profile's networks is what the experiments analysed."""
-    from figures.experiments.profiles import NETWORKS
+    from lab.experiments.profiles import NETWORKS
 
-    from figures.experiments.profiles import SEEDS
-    from figures.names import seeded
+    from lab.experiments.profiles import SEEDS
+    from lab.names import seeded
 
     used = set().union(*(r.provenance["networks"] for r in quick_results.values()))
     # every network from every seed, except those only the seed-0 pictures analyse
@@ -57,14 +58,14 @@ def test_quick_experiments_use_exactly_the_campaign_networks(quick_results):
 
 def test_a_network_rekeyed_makes_exactly_the_results_that_analysed_it_stale(quick_results, monkeypatch):
     """The Highway nets' keys change (as an edit to highway.py changes them; that edit also
-    reruns every experiment importing figures.models, by code: tests/test_keys.py), and
+    reruns every experiment importing lab.models, by code: tests/test_keys.py), and
     exactly the results made from them say so."""
-    import figures.keys as keys_mod
+    import lab.keys as keys_mod
 
     assert all(s.fresh for s in runner.status(quick_results.store, NAMES, "quick"))
     real = keys_mod.module_source_hash
     monkeypatch.setattr(keys_mod, "module_source_hash",  # the networks' keys hash their model files so
-                        lambda m, n=None: real(m, n) + ("*" if m == "figures.models.highway" else ""))
+                        lambda m, n=None: real(m, n) + ("*" if m == "lab.models.highway" else ""))
     stale = {s.name: s.reason for s in runner.status(quick_results.store, NAMES, "quick") if not s.fresh}
     assert stale == {"architectures": "networks changed: highway8, highway8@seed1",
                      "highway_gates": "networks changed: highway8, highway8@seed1"}
@@ -77,8 +78,8 @@ def test_a_network_retrained_under_its_key_makes_exactly_the_results_that_read_i
     read, and exactly those that read the replaced file go stale."""
     import shutil
 
-    from figures import paths
-    from figures.weights import WeightStore, file_name
+    from lab import paths
+    from lab.weights import WeightStore, file_name
 
     models = tmp_path / "models"
     shutil.copytree(paths.models(quick_results.store.root.parent), models)
@@ -104,7 +105,7 @@ def test_shattered_gradients_measures_the_initialized_networks_once_for_all_seed
     as a fresh measurement, and never reused where the images depend on the seed."""
     import torch
 
-    from figures.experiments import shattered_gradients as sg
+    from lab.experiments import shattered_gradients as sg
 
     monkeypatch.setattr(sg, "_INIT", {})
     calls = []
@@ -132,7 +133,7 @@ def test_architectures_times_every_network_side_by_side(quick_results):
     t = m["timing"]
     assert t["precision"] in ("bf16", "fp32") and t["host"] and t["steps_per_epoch"] > 0
     batch = experiments.get("architectures").config("quick").recipe.batch_size
-    from figures.spread import is_spread
+    from lab.spread import is_spread
 
     def each(v, n):  # every seed's run timed its own: the per-seed values (one, if they agree)
         return v["values"] if is_spread(v) else [v] * n
@@ -158,7 +159,7 @@ def test_registry_lists_all_eight_with_every_profile_valid():
         exp = registry[name]
         assert exp.config_cls.__dataclass_params__.frozen, name
         # the networks' code enters through their keys (provenance "networks"), not modules=
-        assert "figures.experiments.trained" in exp.modules, name
+        assert "lab.experiments.trained" in exp.modules, name
         assert sorted(exp.profiles) == sorted(experiments.PROFILE_NAMES), name
         for profile in experiments.PROFILE_NAMES:
             cfg = exp.config(profile)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from figures.store import ResultStore
+from lab.store import ResultStore
 from sitegen.read.chapters import load_chapter
 from sitegen.render.chapters import check_claims, render_jinja, render_markdown
 from sitegen.errors import BuildError

@@ -17,7 +17,7 @@ from conftest import make_project
 from test_executors import same_network
 from test_readme import bare_python
 
-from figures.experiments.profiles import SEEDS
+from lab.experiments.profiles import SEEDS
 from sitegen import environment
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,7 +50,7 @@ def tree(root: Path) -> dict[str, bytes]:
 
 def test_an_archive_member_outside_the_checkout_takes_nothing(dirs, tmp_path):
     root, out = dirs
-    archive(out / "results.tar.gz", {"figures/results/a/quick/result.json": b"{}"})
+    archive(out / "results.tar.gz", {"lab/results/a/quick/result.json": b"{}"})
     archive(out / "weights.tar.gz", {"../escaped.txt": b"x"})
     run = take(out, root)
     assert run.returncode == 1 and "lies outside the checkout; nothing was taken" in run.stderr, run.stderr
@@ -59,20 +59,20 @@ def test_an_archive_member_outside_the_checkout_takes_nothing(dirs, tmp_path):
 
 def test_a_damaged_manifest_takes_nothing(dirs, tmp_path):
     root, out = dirs
-    archive(out / "results.tar.gz", {"figures/results/a/quick/result.json": b"{}"})
-    archive(out / "weights.tar.gz", {"figures/weights/MANIFEST.json": b"{not json"})
+    archive(out / "results.tar.gz", {"lab/results/a/quick/result.json": b"{}"})
+    archive(out / "weights.tar.gz", {"lab/weights/MANIFEST.json": b"{not json"})
     run = take(out, root)
     assert run.returncode == 1 and "nothing was taken" in run.stderr and tree(root) == {}, run.stderr
 
 
 def test_a_write_that_fails_halfway_puts_back_what_was_written(dirs):
     root, out = dirs
-    (root / "figures" / "results" / "a" / "quick").mkdir(parents=True)
-    (root / "figures" / "results" / "a" / "quick" / "result.json").write_text("mine")
+    (root / "lab" / "results" / "a" / "quick").mkdir(parents=True)
+    (root / "lab" / "results" / "a" / "quick" / "result.json").write_text("mine")
     (root / "blocker").write_text("a file where the archive wants a folder")
     before = tree(root)
-    archive(out / "results.tar.gz", {"figures/results/a/quick/result.json": b"theirs",
-                                     "figures/results/b/quick/result.json": b"new",
+    archive(out / "results.tar.gz", {"lab/results/a/quick/result.json": b"theirs",
+                                     "lab/results/b/quick/result.json": b"new",
                                      "blocker/inside.txt": b"cannot be written"})
     run = take(out, root)
     assert run.returncode == 1 and "the checkout is as it was" in run.stderr, run.stderr
@@ -81,10 +81,10 @@ def test_a_write_that_fails_halfway_puts_back_what_was_written(dirs):
 
 def test_a_good_archive_is_taken(dirs, tmp_path):
     root, out = dirs
-    archive(out / "results.tar.gz", {"figures/results/a/quick/result.json": b"theirs"})
+    archive(out / "results.tar.gz", {"lab/results/a/quick/result.json": b"theirs"})
     run = take(out, root)
-    assert run.returncode == 0 and run.stdout == "took figures/results/a/quick/result.json\n", run
-    assert tree(root) == {"figures/results/a/quick/result.json": b"theirs"}
+    assert run.returncode == 0 and run.stdout == "took lab/results/a/quick/result.json\n", run
+    assert tree(root) == {"lab/results/a/quick/result.json": b"theirs"}
 
 
 def test_the_dry_run_before_make_says_what_is_missing(tmp_path):
@@ -104,15 +104,15 @@ def test_a_network_retrained_under_its_key_replaces_file_and_entry(dirs):
     import json
 
     root, out = dirs
-    weights = root / "figures" / "weights"
+    weights = root / "lab" / "weights"
     weights.mkdir(parents=True)
     (weights / "a-1.pt").write_bytes(b"fp32")
     (weights / "b-2.pt").write_bytes(b"mine")
     mine = {"a-1.pt": {"sha256": "old", "precision": ["fp32"]}, "b-2.pt": {"sha256": "b", "precision": ["fp32"]}}
     (weights / "MANIFEST.json").write_text(json.dumps(mine))
     theirs = {"a-1.pt": {"sha256": "new", "precision": ["bf16"]}, "b-2.pt": {"sha256": "x", "precision": ["bf16"]}}
-    archive(out / "weights.tar.gz", {"figures/weights/a-1.pt": b"bf16",
-                                     "figures/weights/MANIFEST.json": json.dumps(theirs).encode()})
+    archive(out / "weights.tar.gz", {"lab/weights/a-1.pt": b"bf16",
+                                     "lab/weights/MANIFEST.json": json.dumps(theirs).encode()})
     run = take(out, root)
     assert run.returncode == 0, run.stderr
     assert (weights / "a-1.pt").read_bytes() == b"bf16" and (weights / "b-2.pt").read_bytes() == b"mine"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("sitegen", "figures")
+PACKAGES = ("sitegen", "lab", "figures")
 MAX_LINES = 350
 
 
@@ -121,7 +121,7 @@ def test_every_test_file_is_short_and_says_what_it_tests():
 @pytest.mark.parametrize("step", ["sitegen.render.video", "sitegen.render.notebooks"])
 def test_media_steps_know_nothing_of_planning_or_running(graph, step):
     reached = reachable(graph, step)
-    assert not reached & {"sitegen.plan", "sitegen.run", "sitegen.build", "figures.runner"}, sorted(reached)
+    assert not reached & {"sitegen.plan", "sitegen.run", "sitegen.build", "lab.runner"}, sorted(reached)
 
 
 def test_phases_point_one_way(graph):
@@ -140,18 +140,22 @@ def test_phases_point_one_way(graph):
         assert not {t for t in reachable(graph, base) if phase(t) is not None}, f"{base} imports a phase"
 
 
-def test_the_lab_never_imports_the_site_generator(graph):
-    """figures/ is the lab (models, training, experiments, executors); sitegen/ builds the
-    site from what it made. A job runs wherever the lab does, with no site around."""
+def test_the_lab_never_imports_the_site_generator_or_its_figures(graph):
+    """lab/ is the lab (models, training, experiments, executors); figures/ draws what it
+    made and sitegen/ builds the site around the drawings. A job runs wherever the lab
+    does, with no site and no matplotlib around: imports point lab <- figures <- sitegen."""
     for module, targets in graph.items():
+        if module == "lab" or module.startswith("lab."):
+            wrong = sorted(t for t in targets if t.split(".")[0] in ("sitegen", "figures"))
+            assert not wrong, f"{module} imports {wrong}"
         if module == "figures" or module.startswith("figures."):
-            assert not {t for t in targets if t == "sitegen" or t.startswith("sitegen.")}, \
-                f"{module} imports {sorted(t for t in targets if t.startswith('sitegen'))}"
+            wrong = sorted(t for t in targets if t.split(".")[0] == "sitegen")
+            assert not wrong, f"{module} imports {wrong}"
 
 
 def test_one_way_to_run_stale_experiments(graph):
-    """The build and `build.py figures` run stale experiments alike: jobs (figures.jobs) on an
-    executor (figures.executors), through sitegen.run.run_jobs; nothing else calls the runner."""
-    assert {m for m, targets in graph.items() if "figures.jobs" in targets} <= {"sitegen.run", "figures.campaign"}
+    """The build and `build.py figures` run stale experiments alike: jobs (lab.jobs) on an
+    executor (lab.executors), through sitegen.run.run_jobs; nothing else calls the runner."""
+    assert {m for m, targets in graph.items() if "lab.jobs" in targets} <= {"sitegen.run", "lab.campaign"}
     callers = {name for name, path in modules().items() if "run_one(" in path.read_text(encoding="utf-8")}
-    assert callers == {"figures.jobs", "figures.runner"}, callers
+    assert callers == {"lab.jobs", "lab.runner"}, callers

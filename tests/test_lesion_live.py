@@ -1,9 +1,9 @@
 """The live lesion figure in real Chromium (Debian's, through Playwright): the networks
-it runs are exported from PyTorch (figures.live) and must give PyTorch's logits on the
+it runs are exported from PyTorch (lab.live) and must give PyTorch's logits on the
 same 200 images under the same lesions; it works from file:// and over http, loads
 nothing before the reader gets near, and its controls work by keyboard and touch with
 no axe violation in either theme. No CIFAR-10: random networks and random images,
-packaged by the experiment's own code (figures.experiments.lesion_live.package)."""
+packaged by the experiment's own code (lab.experiments.lesion_live.package)."""
 from __future__ import annotations
 
 import functools
@@ -52,7 +52,7 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>live
 def _random_net(name: str, seed: int):
     import torch
 
-    from figures import models
+    from lab import models
 
     torch.manual_seed(seed)
     m = models.build(name).eval()
@@ -62,7 +62,7 @@ def _random_net(name: str, seed: int):
             mod.running_var.uniform_(0.5, 2.0)
             mod.weight.data.uniform_(0.5, 1.5)
             mod.bias.data.uniform_(-0.2, 0.2)
-    for t in [*m.parameters(), *m.buffers()]:  # half precision, as figures/weights stores them
+    for t in [*m.parameters(), *m.buffers()]:  # half precision, as lab/weights stores them
         if t.dtype.is_floating_point:
             t.data = t.data.half().float()
     return m
@@ -70,7 +70,7 @@ def _random_net(name: str, seed: int):
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    from figures.experiments.lesion_live import package
+    from lab.experiments.lesion_live import package
     from sitegen.render import live as render_live
 
     rng = np.random.RandomState(0)
@@ -107,7 +107,7 @@ BROWSER_LOGITS = """async ([k, blocks]) => {
 
 def test_browser_logits_match_pytorch_on_200_images_under_lesions(browser, live):
     """From file://, in a worker: every lesion set, both networks, all 200 images."""
-    from figures.live import forward
+    from lab.live import forward
 
     page, errors = _open(browser, (live.site / "index.html").as_uri())
     timings = {}

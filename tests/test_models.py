@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from figures.models import (FACTORIES, PAPER_PARAMS, PARAM_TABLE, BasicBlock, CifarResNet,
+from lab.models import (FACTORIES, PAPER_PARAMS, PARAM_TABLE, BasicBlock, CifarResNet,
                             ProjectionShortcut, ZeroPadShortcut, build, count_parameters,
                             lesion)
 

@@ -1,5 +1,5 @@
 """Networks' keys: they change with exactly the code and recipe that make a network (its
-model files, figures.train, the batching part of figures.data) and with nothing else:
+model files, lab.train, the batching part of lab.data) and with nothing else:
 not comments, not the device, not where the data lies."""
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import dataclasses
 import pytest
 import torch
 
-import figures.keys as keys_mod
-from figures import models, paths, weights
-from figures.experiments.profiles import RECIPES
-from figures.keys import code_tree
-from figures.networks import Recipe, make_model
+import lab.keys as keys_mod
+from lab import models, paths, weights
+from lab.experiments.profiles import RECIPES
+from lab.keys import code_tree
+from lab.networks import Recipe, make_model
 
 QUICK = Recipe(**RECIPES["quick"])
 
@@ -43,8 +43,8 @@ def test_family_modules_name_the_class_each_factory_builds():
             continue  # 19M parameters: slow to build, same class as resnet20
         assert weights.model_files(name)[0] == type(make_model(name)).__module__ or \
             type(make_model(name)).__module__ in weights.model_files(name), name
-    assert weights.model_files("highway20") == ["figures.models.highway", "figures.models.resnet"]
-    assert weights.model_files("resnet20") == ["figures.models.resnet"]
+    assert weights.model_files("highway20") == ["lab.models.highway", "lab.models.resnet"]
+    assert weights.model_files("resnet20") == ["lab.models.resnet"]
 
 
 def test_editing_one_model_file_changes_exactly_its_networks_keys(monkeypatch):
@@ -57,11 +57,11 @@ def test_editing_one_model_file_changes_exactly_its_networks_keys(monkeypatch):
                             lambda m, n=None: real(m, n) + ("*" if m == target else ""))
         return {n for n in names if weights.model_key(n, QUICK) != before[n]}
 
-    assert edit("figures.models.highway") == {"highway20"}
-    assert edit("figures.models.densenet") == {"densenet22"}
-    assert edit("figures.models.resnet") == set(names)  # highway and densenet import it
-    assert edit("figures.train") == set(names)
-    assert edit("figures.data") == set(names)
+    assert edit("lab.models.highway") == {"highway20"}
+    assert edit("lab.models.densenet") == {"densenet22"}
+    assert edit("lab.models.resnet") == set(names)  # highway and densenet import it
+    assert edit("lab.train") == set(names)
+    assert edit("lab.data") == set(names)
     assert edit("figures.plotstyle") == set()
 
 
@@ -76,7 +76,7 @@ def test_key_depends_on_recipe_and_name_not_on_device_or_data_copy(tmp_path, mon
     assert not {"device", "amp", "precision", "path"} & {f.name for f in dataclasses.fields(Recipe)}
     # another device, another copy of CIFAR-10 (and another working folder): the same network
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr("figures.train.default_device", lambda: torch.device("cuda"))
+    monkeypatch.setattr("lab.train.default_device", lambda: torch.device("cuda"))
     monkeypatch.setenv("RESNET_DATA", str(tmp_path / "cifar-elsewhere"))
     monkeypatch.setenv("RESNET_DATA_CACHE", str(tmp_path / "cache-elsewhere"))
     monkeypatch.chdir(tmp_path)
@@ -91,14 +91,14 @@ def top_level_names(node: ast.AST) -> set[str]:
 
 
 def test_data_key_covers_batching_code_only(tmp_path, monkeypatch):
-    """Each batching definition of figures.data is in every network's key, and nothing
+    """Each batching definition of lab.data is in every network's key, and nothing
     else of data.py is: finding and decoding the data set retrain nothing. Edits go to
     copies of data.py; the checkout's stays as it is."""
-    batching = set(weights.TRAINING_SOURCES["figures.data"])
-    body = ast.parse((paths.REPO / "figures" / "data.py").read_text(encoding="utf-8")).body
+    batching = set(weights.TRAINING_SOURCES["lab.data"])
+    body = ast.parse((paths.REPO / "lab" / "data.py").read_text(encoding="utf-8")).body
     copies: list = []
     real = keys_mod.locate
-    monkeypatch.setattr(keys_mod, "locate", lambda m: copies[-1] if m == "figures.data" and copies else real(m))
+    monkeypatch.setattr(keys_mod, "locate", lambda m: copies[-1] if m == "lab.data" and copies else real(m))
     names = ["resnet20", "highway20", "densenet22"]
     before = {n: weights.model_key(n, QUICK) for n in names}
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from conftest_data import random_data
-from figures import campaign, models, names, paths, weights
-from figures.experiments import Context
-from figures.experiments.profiles import NETWORKS, PROFILES, RECIPES, SEEDS
-from figures.networks import Recipe, make_model
-from figures.train import TrainConfig, train
+from lab import campaign, models, names, paths, weights
+from lab.experiments import Context
+from lab.experiments.profiles import NETWORKS, PROFILES, RECIPES, SEEDS
+from lab.networks import Recipe, make_model
+from lab.train import TrainConfig, train
 
 QUICK = Recipe(**RECIPES["quick"])
 REPO = Path(__file__).resolve().parent.parent
@@ -43,7 +43,7 @@ def test_weight_store_round_trip_is_half_precision_and_verified(tmp_path):
 
 
 def test_committed_network_is_loaded_never_trained(tmp_path, monkeypatch):
-    from figures.experiments import trained
+    from lab.experiments import trained
 
     ctx = Context(progress=False, weights=tmp_path / "w", models=tmp_path / "cache")
     recipe = dataclasses.replace(QUICK, data="synthetic")
@@ -59,7 +59,7 @@ def test_committed_network_is_loaded_never_trained(tmp_path, monkeypatch):
     for (n, a), (_, b) in zip(first.model.state_dict().items(), again.model.state_dict().items()):
         assert torch.equal(a, b), n
     assert ctx.facts["networks"]["resnet8"] == weights.model_key("resnet8", recipe)
-    from figures.train import default_device, precision
+    from lab.train import default_device, precision
     assert "2 epochs" in ctx.facts["trained"]["resnet8"]
     assert precision(default_device()) in ctx.facts["trained"]["resnet8"]  # bf16 where native
     trained._MEMO.clear()
@@ -68,9 +68,9 @@ def test_committed_network_is_loaded_never_trained(tmp_path, monkeypatch):
 def test_committed_results_use_exactly_their_profiles_networks():
     """The campaign's list of each profile's networks is what its stored results analysed
     (the quick profile is checked on a real run in test_experiments)."""
-    from figures.store import ResultStore
+    from lab.store import ResultStore
 
-    results = ResultStore(REPO / "figures" / "results")
+    results = ResultStore(REPO / "lab" / "results")
     checked = 0
     for profile in set(NETWORKS) - {"quick"}:
         stored = [results.load(name, profile) for name in PROFILES]
@@ -118,7 +118,7 @@ def test_campaign_commits_a_network_whose_checkpoint_was_committed_even_after_a_
         return subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=tmp_path,
                               check=True, capture_output=True, text=True).stdout
 
-    weights_dir = tmp_path / "figures" / "weights"
+    weights_dir = tmp_path / "lab" / "weights"
     ckpt = weights_dir / "partial" / "resnet20-abcd.ckpt"
     ckpt.parent.mkdir(parents=True)
     ckpt.write_bytes(b"epoch 2")
@@ -145,9 +145,9 @@ def test_campaign_commits_a_network_whose_checkpoint_was_committed_even_after_a_
     assert lines == ["committed resnet20-abcd.pt"], lines
     assert (tmp_path / ".git" / "tried").exists()  # the first attempt did fail
     changed = git("show", "--name-status", "--format=", "HEAD").split("\n")
-    assert sorted(filter(None, changed)) == ["A\tfigures/weights/resnet20-abcd.pt", "D\tfigures/weights/partial/resnet20-abcd.ckpt",
-                                             "D\tfigures/weights/partial/resnet20-abcd.probes.json",
-                                             "M\tfigures/weights/MANIFEST.json"]
+    assert sorted(filter(None, changed)) == ["A\tlab/weights/resnet20-abcd.pt", "D\tlab/weights/partial/resnet20-abcd.ckpt",
+                                             "D\tlab/weights/partial/resnet20-abcd.probes.json",
+                                             "M\tlab/weights/MANIFEST.json"]
     assert git("status", "--short").strip() == "A  other.txt"  # still staged, not committed
 
 
@@ -176,7 +176,7 @@ def test_bf16_cpu_path_follows_fp32(monkeypatch):
     through a 20-layer net and 3 epochs of SGD the per-epoch mean loss drifts further, and on
     random labels of 64 images the loss moves by ~0.3 nats over the run. We ask that every
     epoch's loss agree within 0.05 nats (a sixth of that movement) and that both curves fall."""
-    import figures.train as train_mod
+    import lab.train as train_mod
 
     data = random_data()
     cfg = TrainConfig(epochs=3, batch_size=16, lr=0.05, seed=0)
@@ -194,7 +194,7 @@ def test_bf16_cpu_path_follows_fp32(monkeypatch):
 
 
 def test_training_uses_full_batches_only():
-    from figures.data import Loader
+    from lab.data import Loader
 
     data = random_data()
     n = len(data.train_y)
@@ -259,7 +259,7 @@ def test_train_report_has_a_row_per_network_and_seed(capsys):
     rows = [r.split("|")[1:-1] for r in capsys.readouterr().out.splitlines()[2:]]
     seeded = [(r[0].strip(), r[1].strip()) for r in rows if r[1].strip().isdigit()]
     assert seeded == [(n, str(s)) for n in NETWORKS["cifar10-10ep"] for s in SEEDS["cifar10-10ep"]]
-    from figures.experiments.depth_sweep import PAPER_TEST_ERROR  # He et al. 2015, Table 6
+    from lab.experiments.depth_sweep import PAPER_TEST_ERROR  # He et al. 2015, Table 6
 
     resnet56 = [r for r in rows if r[0].strip() == "resnet56"]
     assert all(r[-1].strip() == f"{100 * PAPER_TEST_ERROR['resnet56']:.2f} %" for r in resnet56)

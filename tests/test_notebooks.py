@@ -41,7 +41,7 @@ def test_the_repository_has_companion_notebooks_without_outputs():
     for path in COMPANIONS:
         nb = read(path)
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path.name
-        assert "from figures" in "".join(c.source for c in nb.cells)
+        assert "from lab" in "".join(c.source for c in nb.cells)
 
 
 def tiny_notebook(*code: str):
@@ -149,7 +149,7 @@ def test_a_notebook_reruns_only_when_a_file_it_imports_or_reads_changes(tmp_path
     (folder / "numbers.txt").write_text("1 2 3\n")
     (folder / "unrelated.py").write_text("X = 1\n")
     path = folder / "deps.ipynb"
-    nbformat.write(tiny_notebook("import figures.config\nimport helper\n"
+    nbformat.write(tiny_notebook("import lab.config\nimport helper\n"
                                  "print(helper.WORD, open('numbers.txt').read().split())"), str(path))
     log: list[str] = []
 
@@ -159,7 +159,7 @@ def test_a_notebook_reruns_only_when_a_file_it_imports_or_reads_changes(tmp_path
 
     assert run() == "first ['1', '2', '3']\n" and len(log) == 1
     deps = json.loads((folder / "executed" / "deps.ipynb").read_text())["metadata"]["sitegen"]["deps"]  # its copy
-    assert {"repo:figures/config.py", "repo:figures/__init__.py", "project:content/notebooks/helper.py",
+    assert {"repo:lab/config.py", "repo:lab/__init__.py", "project:content/notebooks/helper.py",
             "project:content/notebooks/numbers.txt"} <= set(deps)
     assert not any(n.split(":", 1)[1].startswith("/") or ".venv" in n for n in deps)  # relative, no installed code
     assert "project:content/notebooks/unrelated.py" not in deps

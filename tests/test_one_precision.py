@@ -58,9 +58,9 @@ def test_a_retrained_network_is_packed_and_taken_file_and_entry_together(tmp_pat
 
 
 def test_a_machine_without_native_bf16_is_refused_before_anything_is_cloned(tmp_path, monkeypatch, capsys):
-    import figures.train
+    import lab.train
 
-    monkeypatch.setattr(figures.train, "native_bf16", lambda device: False)
+    monkeypatch.setattr(lab.train, "native_bf16", lambda device: False)
     assert one_precision.main(["--out", str(tmp_path / "out")]) == 1
     assert "does not compute bf16 natively" in capsys.readouterr().err and not (tmp_path / "out" / "clone").exists()
 
@@ -101,10 +101,10 @@ def test_compare_pairs_each_network_with_itself_in_the_other_precision():
 def test_the_clone_is_told_where_the_data_is_found_from_here(tmp_path, monkeypatch):
     # The clone lies outside the project, so the ../shared beside the project is not
     # beside it: the archive this checkout finds is named for it, an explicit one kept.
-    import figures.cifar
+    import lab.cifar
 
     archive = tmp_path / "shared" / "data" / "cifar10-jpeg.tar.gz"
-    monkeypatch.setattr(figures.cifar, "SHARED_ARCHIVES", (tmp_path / "absent.tar.gz", archive))
+    monkeypatch.setattr(lab.cifar, "SHARED_ARCHIVES", (tmp_path / "absent.tar.gz", archive))
     monkeypatch.delenv("RESNET_DATA", raising=False)
     assert one_precision.data_source() == {}
     archive.parent.mkdir(parents=True)

@@ -220,8 +220,8 @@ def test_every_site_setting_is_in_the_readme_and_its_example_loads():
 
     import yaml
 
-    from figures.config import from_dict
-    from figures.executors import ComputeSettings
+    from lab.config import from_dict
+    from lab.executors import ComputeSettings
     from sitegen.project import SiteConfig
 
     [(lang, text)] = readme_blocks("Site settings")

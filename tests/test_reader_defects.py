@@ -17,9 +17,9 @@ PROFILE = "cifar10-10ep"
 
 @pytest.fixture(scope="module")
 def stored():
-    from figures.store import ResultStore
+    from lab.store import ResultStore
 
-    store = ResultStore(REPO / "figures" / "results")
+    store = ResultStore(REPO / "lab" / "results")
 
     def load(name):  # as a plot module sees it (means where the seeds differ: plotstyle.view)
         from figures.plotstyle import view
@@ -75,7 +75,7 @@ def test_one_year_for_he_et_al_everywhere():
     """4: reference [10] is dated 2016; no caption or chapter cites He et al. 2015."""
     texts = [p.read_text() for p in (REPO / "figures" / "plots").glob("*.py")]
     texts += [p.read_text() for p in (REPO / "content").glob("*.md")]
-    texts += [p.read_text() for p in (REPO / "figures" / "experiments").glob("*.py")]  # number cards' sources
+    texts += [p.read_text() for p in (REPO / "lab" / "experiments").glob("*.py")]  # number cards' sources
     assert not any(re.search(r"He et al\.?,? 2015", t) for t in texts)
 
 

@@ -77,17 +77,17 @@ def blocks(section: str | None = None) -> list[tuple[str, str]]:
 def test_readme_experiment_example_runs_and_returns_its_metrics(tmp_path):
     import json
 
-    from figures import runner
-    from figures.store import ResultStore
+    from lab import runner
+    from lab.store import ResultStore
     from sitegen import modules
 
     [code] = [text for lang, text in blocks("Add an experiment") if lang == "python"]
     name = re.search(r'@register\("(\w+)"', code).group(1)
-    (tmp_path / "figures" / "experiments").mkdir(parents=True)
-    (tmp_path / "figures" / "experiments" / f"{name}.py").write_text(code)
+    (tmp_path / "lab" / "experiments").mkdir(parents=True)
+    (tmp_path / "lab" / "experiments" / f"{name}.py").write_text(code)
     with modules.project_modules(tmp_path):  # and the example is forgotten afterwards
         stored = runner.run_one(ResultStore(tmp_path / "results"), name, "quick", tmp_path, progress=False)
-        declared = sys.modules[f"figures.experiments.{name}"].METRICS
+        declared = sys.modules[f"lab.experiments.{name}"].METRICS
     nets = [k for k, v in stored.metrics.items() if isinstance(v, dict)]
     assert nets and all(set(declared["<net>"]) <= set(stored.metrics[n]) for n in nets)
     json.dumps({"metrics": stored.metrics, "data": stored.data}, allow_nan=False)

@@ -1,5 +1,5 @@
 """Seeds as a dimension: results merged over seeds, numbers that carry their spread,
-and claims that must hold beyond the noise (figures.spread, sitegen.render.measured)."""
+and claims that must hold beyond the noise (lab.spread, sitegen.render.measured)."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import build as cli
-from figures import spread
+from lab import spread
 from sitegen.render import measured
 
 
@@ -90,7 +90,7 @@ def _a_metric_the_seeds_disagree_on(root) -> str:
     tiny test set and its time is rounded to 10 ms, so any one of them may come out
     the same for both seeds (CI once timed both at the same 10 ms). At least one differs.
     A first build that only quotes the mean makes the result."""
-    from figures.store import ResultStore
+    from lab.store import ResultStore
 
     (root / "content" / "03-timing.md").write_text(
         '---\ntitle: Timing\n---\n\n{{ result("depth_sweep", "resnet8", "test_error", spread=False) }}\n')
@@ -109,7 +109,7 @@ def _a_metric_the_seeds_disagree_on(root) -> str:
 def test_a_claim_true_on_the_means_but_inside_the_noise_fails_the_build(built_copy, capsys, margin, ok):
     """A claim that must pass (line 4) sits a million units from its bound; the one that
     must fail (line 5) is true on the means by 1e-9 and so inside any spread."""
-    from figures.experiments.profiles import SEEDS
+    from lab.experiments.profiles import SEEDS
 
     assert len(SEEDS["quick"]) >= 2
     metric = _a_metric_the_seeds_disagree_on(built_copy)
@@ -131,7 +131,7 @@ def test_a_claim_true_on_the_means_but_inside_the_noise_fails_the_build(built_co
 
 
 def test_an_unknown_leaf_lists_its_neighbours(tmp_path):
-    from figures.store import ResultStore
+    from lab.store import ResultStore
     from sitegen.errors import BuildError
     from sitegen.render.results import ResultsView
 
@@ -148,7 +148,7 @@ def test_prose_helpers_rank_by_the_mean_and_compare_in_three_cases(tmp_path):
     """ranked() orders by the mean, compare() says -1, 0 or +1 (0: the seeds cannot tell),
     mean() and `| max` take the mean, lowest() and highest() the extreme seeds, seeds() says
     what the result was measured on."""
-    from figures.store import ResultStore
+    from lab.store import ResultStore
     from sitegen.render import results
     from sitegen.sandbox import AuthorEnvironment
 
@@ -179,7 +179,7 @@ def test_prose_helpers_rank_by_the_mean_and_compare_in_three_cases(tmp_path):
 def test_result_of_one_seed_prints_that_seeds_value_and_its_card_says_so(tmp_path):
     """`seed=`: prose about one network (one shown live) quotes its own number, not the mean
     of its seeds; its card is that seed's value; a seed not measured is the author's error."""
-    from figures.store import ResultStore
+    from lab.store import ResultStore
     from sitegen.errors import BuildError
     from sitegen.render import numbers, results
 
@@ -215,8 +215,8 @@ def test_every_experiment_analyses_only_seeds_its_profile_trains():
     """An experiment's seeds are its profile's (SEEDS) or fewer: the one-GPU profiles copy
     cifar10-10ep's settings, not its seeds, so a GPU run never asks for networks it does not
     train (they did copy a `seeds: [0, 1, 2]` override, and so asked for seeds 1 and 2)."""
-    from figures.experiments import load_all
-    from figures.experiments.profiles import GPU_EPOCHS, SEEDS
+    from lab.experiments import load_all
+    from lab.experiments.profiles import GPU_EPOCHS, SEEDS
 
     for exp in load_all().values():
         for profile in exp.profiles:
@@ -229,7 +229,7 @@ def test_seed_rankings_reports_each_comparison_under_the_builds_rule(tmp_path, c
     same rule as the claims, one line a comparison, and one seed is never called beyond noise."""
     import importlib.util
 
-    from figures.store import ResultStore
+    from lab.store import ResultStore
 
     spec = importlib.util.spec_from_file_location("seed_rankings", Path(cli.__file__).parent / "scripts" / "seed_rankings.py")
     rankings = importlib.util.module_from_spec(spec)
@@ -255,7 +255,7 @@ def test_a_path_into_the_data_is_merged_over_the_seeds_and_quote_prints_its_spre
     """The data's top level is the first seed's (the figures read per_seed): prose that walks
     into it (a curve's last point) reads every seed's value, not seed 0's as if it were all,
     and a number computed from such values prints with its spread and its source."""
-    from figures.store import ResultStore
+    from lab.store import ResultStore
     from sitegen.errors import BuildError
     from sitegen.render import results
 
@@ -284,7 +284,7 @@ def test_a_path_into_the_data_is_merged_over_the_seeds_and_quote_prints_its_spre
 def test_the_opening_poster_draws_the_means_with_the_seeds_spread(tmp_path, seeds):
     """The poster's depth chart compares trained networks like Figure 1: the mean of the
     seeds with a bar from the lowest to the highest, and a line that says so; one seed, none."""
-    from figures.store import ResultStore
+    from lab.store import ResultStore
     from sitegen.render import opening
 
     def err(*v):

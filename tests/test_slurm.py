@@ -47,7 +47,7 @@ def node():
 @pytest.fixture
 def cluster(node, monkeypatch):
     """This process's Slurm commands (and submitit's) go to the one-node cluster."""
-    from figures.slurm_watch import Job
+    from lab.slurm_watch import Job
 
     monkeypatch.setenv("SLURM_CONF", str(node.conf))
     monkeypatch.setenv("PATH", node.env()["PATH"])
@@ -62,8 +62,8 @@ def slurm(root: Path, *args: str) -> list[str]:
 
 def test_training_and_an_experiment_run_as_slurm_jobs(tmp_path, cluster, capfd):
     import build as cli
-    from figures.experiments.profiles import SEEDS
-    from figures.weights import WeightStore
+    from lab.experiments.profiles import SEEDS
+    from lab.weights import WeightStore
     from sitegen.project import load_project
 
     root = make_project(tmp_path / "proj")
@@ -88,9 +88,9 @@ def test_training_and_an_experiment_run_as_slurm_jobs(tmp_path, cluster, capfd):
 
 
 def test_a_failing_job_is_one_line_with_its_log(tmp_path, cluster):
-    from figures import executors
-    from figures.experiments.profiles import RECIPES
-    from figures.jobs import network_job
+    from lab import executors
+    from lab.experiments.profiles import RECIPES
+    from lab.jobs import network_job
 
     root = make_project(tmp_path / "proj")
     ex = executors.make(executors.ComputeSettings(executor="slurm", cpus_per_job=1), root / ".cache" / "jobs")
@@ -116,7 +116,7 @@ def test_a_refused_submission_says_why_and_names_no_log(tmp_path, cluster, capfd
 
 
 def test_a_cancelled_job_ends_without_a_result(tmp_path, cluster):
-    from figures import executors
+    from lab import executors
 
     ex = executors.make(executors.ComputeSettings(executor="slurm", cpus_per_job=1), tmp_path / "jobs")
     running = ex.submit(executors.Job("bench", "sleep", "", time.sleep, (120,)))

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from conftest_data import random_data
-from figures.config import ConfigError, from_dict
-from figures.models import build
-from figures.train import Divergence, History, TrainConfig, evaluate, lr_at, train
+from lab.config import ConfigError, from_dict
+from lab.models import build
+from lab.train import Divergence, History, TrainConfig, evaluate, lr_at, train
 
 TINY = TrainConfig(epochs=3, batch_size=16, lr=0.05, seed=0)
 

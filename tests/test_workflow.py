@@ -35,9 +35,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from figures.experiments import Output, register
-from figures.experiments.common import synthetic_data
-from figures.train import TrainConfig, train
+from lab.experiments import Output, register
+from lab.experiments.common import synthetic_data
+from lab.train import TrainConfig, train
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Config:
     seed: int = 0    # random seed
 
 
-@register("tiny_train", Config, modules=("figures.train",), profiles={"quick": {}},
+@register("tiny_train", Config, modules=("lab.train",), profiles={"quick": {}},
           estimate_s={"quick": 5})
 def run(cfg, ctx):
     """Tiny resumable training run."""
@@ -70,7 +70,7 @@ CURVES = '''\
 """serve_exp: numbers for the preview test (no training)."""
 from dataclasses import dataclass
 
-from figures.experiments import Output, register
+from lab.experiments import Output, register
 
 
 @dataclass(frozen=True)
@@ -199,8 +199,8 @@ def test_killed_training_resumes_to_the_same_metrics(project_root, tmp_path, mon
     for name in ("whole", "killed"):
         roots[name] = tmp_path / name
         shutil.copytree(project_root, roots[name])
-        (roots[name] / "figures" / "experiments").mkdir(parents=True)
-        (roots[name] / "figures" / "experiments" / "tiny_train.py").write_text(TINY_TRAIN)
+        (roots[name] / "lab" / "experiments").mkdir(parents=True)
+        (roots[name] / "lab" / "experiments" / "tiny_train.py").write_text(TINY_TRAIN)
     args = ("--profile", "quick", "-q", "figures", "--only", "tiny_train")
     log = tmp_path / "epochs.log"
     monkeypatch.setenv("TINY_LOG", str(tmp_path / "whole.log"))
@@ -209,7 +209,7 @@ def test_killed_training_resumes_to_the_same_metrics(project_root, tmp_path, mon
     wait_until(Path(f"{log}.paused").exists, proc, what="epoch 1 to finish")
     assert list((roots["killed"] / ".cache" / "runs" / "tiny_train" / "quick").glob("*/ckpt.pt"))
     kill(proc)
-    result = Path("figures/results/tiny_train/quick/result.json")
+    result = Path("lab/results/tiny_train/quick/result.json")
     assert not (roots["killed"] / result).exists()
     resumed = run(roots["killed"], *args, env={"TINY_LOG": str(log)})
     assert resumed.returncode == 0, resumed.stderr
@@ -250,10 +250,10 @@ def test_cli_is_quiet_by_default_and_verbose_on_request(proj, capsys):
 
 # -- live preview ----------------------------------------------------------------
 def test_serve_rebuilds_what_changed_and_reloads(project_root):
-    proj = project_root  # with its own experiment only: edits elsewhere in figures/ cannot make it stale
-    for sub, name, text in (("experiments", "serve_exp", CURVES), ("plots", "serve_plot", PLOT)):
-        (proj / "figures" / sub).mkdir(parents=True, exist_ok=True)
-        (proj / "figures" / sub / f"{name}.py").write_text(text)
+    proj = project_root  # with its own experiment only: edits elsewhere in lab/ cannot make it stale
+    for sub, name, text in (("lab/experiments", "serve_exp", CURVES), ("figures/plots", "serve_plot", PLOT)):
+        (proj / sub).mkdir(parents=True, exist_ok=True)
+        (proj / sub / f"{name}.py").write_text(text)
     (proj / "content" / "01-first-chapter.md").write_text("---\ntitle: Live\n---\n\nSee @fig:serve_plot "
                                                          "[@he2016deep].\n\n{{ figure(\"serve_plot\") }}\n")
     (proj / "content" / "02-second.md").write_text("---\ntitle: Second\n---\n\nText.\n")
@@ -291,7 +291,7 @@ def test_serve_rebuilds_what_changed_and_reloads(project_root):
         assert "0 chapter(s) re-rendered; redrew serve_plot)" in line, line
         assert "An edited line that peaks" in get("/")
 
-        exp = proj / "figures" / "experiments" / "serve_exp.py"
+        exp = proj / "lab" / "experiments" / "serve_exp.py"
         exp.write_text(exp.read_text().replace("scale: float = 2.0", "scale: float = 3.0"))
         assert "serve_exp (code or config changed" in next_line("stale experiments")
         assert "stale" in json.loads(get("/__version"))["error"]

@@ -31,14 +31,14 @@ def get(name: str) -> ModuleType:
 
 
 def known_models() -> list[str]:
-    from figures import models
+    from lab import models
 
     return sorted(models.FACTORIES)
 
 
 def build(name: str):
-    """The network `name` exactly as the experiments build it (figures.networks)."""
-    from figures.networks import make_model
+    """The network `name` exactly as the experiments build it (lab.networks)."""
+    from lab.networks import make_model
 
     return make_model(name)
 
@@ -68,7 +68,7 @@ def _shape(node) -> tuple:
 
 def shortcut_layer(module, in_shape: tuple, out_shape: tuple) -> Layer:
     """What a shortcut module does, said from its class and settings."""
-    from figures.models.resnet import ProjectionShortcut, ZeroPadShortcut
+    from lab.models.resnet import ProjectionShortcut, ZeroPadShortcut
 
     params = sum(p.numel() for p in module.parameters())
     if isinstance(module, ZeroPadShortcut):

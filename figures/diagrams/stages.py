@@ -10,7 +10,7 @@ downsampling shortcut listed below it (resnet20 has option A, resnet20_b B).
 from __future__ import annotations
 
 from figures.diagrams import Svg, dims, network_shapes
-from figures.names import net_label
+from lab.names import net_label
 
 WIDTH = "screen"
 DEFAULT = ("resnet20", "resnet20_b")

@@ -8,7 +8,7 @@ A plot module defines:
     alt(result)         -> str, plain text written from the data, with key numbers
     chart(result)       -> dict | None, an optional Vega-Lite spec for an interactive chart
 
-Where the experiment ran once per seed (a profile's seeds, figures.spread), the result
+Where the experiment ran once per seed (a profile's seeds, lab.spread), the result
 a plot gets has the means as its metrics and its data as the first seed's, plus
     result.data["per_seed"]  {seed: that seed's data}       curves to draw a band from
     result.data["spreads"]   the metrics with every spread   error bars: mean, sd, min, max

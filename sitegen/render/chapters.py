@@ -14,8 +14,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from figures.spread import STANDARD_ERRORS
-from figures.store import sha256
+from lab.spread import STANDARD_ERRORS
+from lab.store import sha256
 
 from .. import pandoc, sandbox
 from ..cache import Cache, key, source
@@ -25,9 +25,9 @@ from ..project import Project
 from . import measured, numbers
 from .results import ResultsView
 
-# the code Jinja's output depends on (StoredResult.get walks the paths in figures.store)
+# the code Jinja's output depends on (StoredResult.get walks the paths in lab.store)
 JINJA_CODE = ("sitegen.render.results", "sitegen.render.chapters", "sitegen.sandbox", "sitegen.frontmatter",
-              "sitegen.limits", "sitegen.render.numbers", "sitegen.render.measured", "figures.store", "figures.spread")
+              "sitegen.limits", "sitegen.render.numbers", "sitegen.render.measured", "lab.store", "lab.spread")
 
 
 def results_digest(project: Project) -> str:

@@ -44,7 +44,7 @@ def vega_config(t: dict) -> dict:
 
 @functools.lru_cache(maxsize=1)
 def converter_version() -> str:
-    from figures.keys import library_version  # not `import vl_convert`: a cache hit needs none
+    from lab.keys import library_version  # not `import vl_convert`: a cache hit needs none
 
     return library_version("vl-convert-python")
 

@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from figures.keys import library_version
-from figures.paths import atomic_write
+from lab.keys import library_version
+from lab.paths import atomic_write
 
 from ..cache import key, source
 from .kernel import dependency_digests

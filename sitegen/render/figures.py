@@ -26,8 +26,8 @@ import types
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
-from figures.keys import library_version
-from figures.store import StoredResult
+from lab.keys import library_version
+from lab.store import StoredResult
 
 from .. import pandoc
 from ..cache import Cache, key, source
@@ -36,7 +36,7 @@ from ..model import RenderedFigure
 from ..modules import load_plot, plot_experiment
 from . import drawing
 
-STYLE = ("figures.plotstyle", "figures.themes", "figures.spread", "sitegen.render.figures")  # every figure's code
+STYLE = ("figures.plotstyle", "figures.themes", "lab.spread", "sitegen.render.figures")  # every figure's code
 
 
 def figure_key(name: str, result: StoredResult, style: str) -> str:

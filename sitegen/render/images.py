@@ -128,7 +128,7 @@ def themes(theme_json: str) -> dict[str, dict]:
 
 
 def diagram_figure(info: dict, caption: str, ch, line, project, theme_json) -> RenderedFigure:
-    from figures.keys import library_version
+    from lab.keys import library_version
 
     name = info["src"].removeprefix("diagram:")
     known = sorted(p.stem for p in (REPO / "figures" / "diagrams").glob("*.py") if not p.stem.startswith("_"))
@@ -136,7 +136,7 @@ def diagram_figure(info: dict, caption: str, ch, line, project, theme_json) -> R
         raise BuildError(f"unknown diagram {name!r}; known: {', '.join(known)}", ch.path, line)
     models = str(info["attributes"].get("models", "")).split()
     # what a diagram is read from: the diagrams, the models and how the experiments build them
-    entry = key(name, models, theme_json, source("figures.diagrams", "figures.models", "figures.networks"),
+    entry = key(name, models, theme_json, source("figures.diagrams", "lab.models", "lab.networks"),
                 library_version("torch"))
 
     def draw() -> dict:
@@ -156,7 +156,7 @@ def diagram_figure(info: dict, caption: str, ch, line, project, theme_json) -> R
 
     doc = Cache(project.cache, "diagrams").json(name, entry, draw)
     prov = {"diagram": f"figures/diagrams/{name}.py", "models": ", ".join(doc["models"]),
-            "read from": "figures/models through figures.networks: the layers from a torch.fx trace, "
+            "read from": "lab/models through lab.networks: the layers from a torch.fx trace, "
                          "the shapes from one 3×32×32 image", "torch": library_version("torch")}
     return RenderedFigure(info["label"], width_of(info, doc["width"]), doc["light"].encode(), doc["dark"].encode(),
                           None, caption, alt_of(info) or doc["alt"], prov, "")

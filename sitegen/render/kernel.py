@@ -19,7 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
-from figures.store import sha256
+from lab.store import sha256
 
 from ..errors import BuildError
 from ..project import REPO
@@ -152,7 +152,7 @@ def _hidden(client, code: str):
 
 def dependency_names(paths: list[str], root: Path) -> list[str]:
     """The files among `paths` inside the repository or the project `root`, named relative to
-    it (`repo:figures/models/resnet.py`); the Python installation and caches are not among them."""
+    it (`repo:lab/models/resnet.py`); the Python installation and caches are not among them."""
     outside = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}]
     names = set()
     for p in map(Path, paths):

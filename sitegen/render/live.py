@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 
-from figures.names import net_label as label  # resnet20 -> ResNet-20, plain20 -> plain-20
+from lab.names import net_label as label  # resnet20 -> ResNet-20, plain20 -> plain-20
 
 NAME = "lesion_live"
 PATH = f"figures/{NAME}.data.js"

@@ -1,6 +1,6 @@
 """A number measured once per seed, as chapters and claims see it.
 
-Where a result holds a spread over seeds (figures.spread), `result()` prints its
+Where a result holds a spread over seeds (lab.spread), `result()` prints its
 summary, `15.8% ± 0.3%` (mean ± sample standard deviation; `spread=False`: the
 mean alone), marked with its source like any quoted number; the card lists n and
 every seed's value. `value()` gives a `Seeds`: the per-seed values to iterate,
@@ -8,7 +8,7 @@ index or join, with `.mean`, `.sd`, `.n`, `.min`, `.max` and `.seeds`.
 
 Arithmetic on a Seeds is seed by seed (`a - b` pairs each seed's values), so a
 ratio or a difference gets its own spread. A comparison (`<`, `>`, `<=`, `>=`)
-holds only beyond the noise, by the one rule of figures.spread.beyond_noise; a
+holds only beyond the noise, by the one rule of lab.spread.beyond_noise; a
 comparison that holds on the means but not beyond the noise is false, and is
 noted (`noted()`) so that a failing claim can say so with both summaries.
 """
@@ -19,7 +19,7 @@ import operator
 import re
 from typing import Any, Callable
 
-from figures import spread
+from lab import spread
 
 from ..errors import BuildError
 from . import numbers

@@ -22,7 +22,7 @@ import re
 import time
 from pathlib import Path
 
-from figures.store import sha256
+from lab.store import sha256
 
 from .. import pandoc
 from ..cache import Cache, key, source

@@ -22,7 +22,7 @@ import html
 import re
 from typing import Any
 
-from figures.names import net_label
+from lab.names import net_label
 
 NUMBER = re.compile(r'<span class="result-number" data-experiment="([^"]+)" data-path="([^"]*)"')
 
@@ -179,7 +179,7 @@ def sources(bodies: list[str], store, profile: str, figures: list[dict]) -> dict
 def _seeds_and_quotes(stored, parts: list[str]) -> dict:
     """What a card adds for a number measured on several seeds (n, mean, sd and every
     seed's value) or quoted from a paper (its own source, from the result's `quoted`)."""
-    from figures.spread import is_spread
+    from lab.spread import is_spread
 
     if stored is None:
         return {}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from figures.spread import is_spread, means
+from lab.spread import is_spread, means
 
 W, H = 1280, 720
 CHART = (780, 150, 1190, 520)  # x0, y0, x1, y1 of the plot area

@@ -8,7 +8,7 @@ import fnmatch
 import json
 from pathlib import Path
 
-from figures.store import ResultStore, git_commit
+from lab.store import ResultStore, git_commit
 
 from .. import pandoc
 from ..model import Chapter, Media, Reference, RenderedFigure, chapter_numbers

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from figures.config import ConfigError, from_dict
+from lab.config import ConfigError, from_dict
 
 from .. import pandoc
 from ..cache import Cache, key, source
@@ -115,7 +115,7 @@ def title_card(project) -> bytes:
 
 def preview_image(cfg: SiteConfig, authors: list[Author], date: str, cache_root: Path) -> bytes:
     """A title card as PNG for OpenGraph/Twitter; the same inputs give the same bytes."""
-    from figures.keys import library_version
+    from lab.keys import library_version
 
     entry = key(cfg.title, cfg.description, [a.name for a in authors], date, library_version("matplotlib"),
                 source(Path(__file__)))

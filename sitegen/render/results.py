@@ -11,9 +11,9 @@ import re
 import string
 from typing import Any
 
-from figures.store import ResultStore, StoredResult
+from lab.store import ResultStore, StoredResult
 
-from figures.spread import is_spread
+from lab.spread import is_spread
 
 from ..errors import BuildError
 from ..sandbox import code_filter

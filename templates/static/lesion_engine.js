@@ -1,8 +1,8 @@
 // The network interpreter of the live lesion figure: it runs the torch.fx graphs that
-// figures/live.py exported from our trained networks, on the committed weights, in
+// lab/live.py exported from our trained networks, on the committed weights, in
 // float32. It knows a handful of ops (conv, batch norm, ReLU, add, average pooling,
 // linear, strided slicing, padding); the export fails for anything else. A lesion
-// deletes a block by calling its `shortcut` child instead, as figures.models.lesion
+// deletes a block by calling its `shortcut` child instead, as lab.models.lesion
 // does. One function, so that lesion_live.js can start it as a worker from a blob
 // (a page opened from file:// may start no worker from a file) or run it in place.
 function lesionEngine(scope) {
@@ -147,7 +147,7 @@ function lesionEngine(scope) {
     });
     return result;
   }
-  // uint8 RGB pixels (3 x 32 x 32, channel first) -> the network's input, as figures.data.normalize
+  // uint8 RGB pixels (3 x 32 x 32, channel first) -> the network's input, as lab.data.normalize
   function input(px, mean, std) {
     var n = px.length / 3, d = new Float32Array(px.length);
     for (var c = 0; c < 3; c++) for (var i = 0; i < n; i++) d[c * n + i] = (px[c * n + i] - 255 * mean[c]) / (255 * std[c]);

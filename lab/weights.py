@@ -1,12 +1,12 @@
 """Trained networks, keyed by what made them, and kept in git.
 
-    figures/weights/<name>-<key16>.pt    half-precision weights, history, probes
-    figures/weights/MANIFEST.json        per file: network, key, sha256, recipe, cost
+    lab/weights/<name>-<key16>.pt    half-precision weights, history, probes
+    lab/weights/MANIFEST.json        per file: network, key, sha256, recipe, cost
 
 A network's key (`model_key`) hashes only what decides its weights: its name,
 the recipe, the syntax trees of the code that builds, feeds and trains it
-(the model files it is defined in, figures.train, figures.networks and the
-batching part of figures.data) and the major versions of torch and numpy.
+(the model files it is defined in, lab.train, lab.networks and the
+batching part of lab.data) and the major versions of torch and numpy.
 Comments, docstrings and formatting do not enter it, nor does the machine: a
 network trained on a GPU or another CPU is the same network, and its
 provenance says where it ran. Editing highway.py makes the Highway nets
@@ -25,30 +25,30 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from figures import keys, paths
-from figures.keys import DATA_BATCHING, canonical_json, library_versions, sha256
-from figures.paths import atomic_write
-from figures.provenance import job_info
+from lab import keys, paths
+from lab.keys import DATA_BATCHING, canonical_json, library_versions, sha256
+from lab.paths import atomic_write
+from lab.provenance import job_info
 
 MANIFEST = "MANIFEST.json"
 # Besides the model files: the trainer, the network recipes, and what batches the data.
 TRAINING_SOURCES: dict[str, tuple[str, ...] | None] = {
-    "figures.networks": None,
-    "figures.train": None,
-    "figures.data": DATA_BATCHING,
+    "lab.networks": None,
+    "lab.train": None,
+    "lab.data": DATA_BATCHING,
 }
 
 
 # The module that defines each family's class, by name prefix (a test checks it
 # against the built models), so that keys are computed without importing torch.
-FAMILY_MODULES = (("preact_resnet", "figures.models.resnet"), ("resnet", "figures.models.resnet"),
-                  ("plain", "figures.models.resnet"), ("highway", "figures.models.highway"),
-                  ("densenet", "figures.models.densenet"))
+FAMILY_MODULES = (("preact_resnet", "lab.models.resnet"), ("resnet", "lab.models.resnet"),
+                  ("plain", "lab.models.resnet"), ("highway", "lab.models.highway"),
+                  ("densenet", "lab.models.densenet"))
 
 
 def model_files(name: str) -> list[str]:
-    """The figures.models modules network `name` is built from: the module of its
-    class and every figures.models module that one imports, transitively."""
+    """The lab.models modules network `name` is built from: the module of its
+    class and every lab.models module that one imports, transitively."""
     start = next((m for prefix, m in FAMILY_MODULES if name.startswith(prefix)), None)
     if start is None:
         raise ValueError(f"unknown model {name!r}")
@@ -64,7 +64,7 @@ def model_files(name: str) -> list[str]:
 
 
 def _model_imports(module: str) -> list[str]:
-    return [m for m in keys.imports(module) if m.startswith("figures.models.")]
+    return [m for m in keys.imports(module) if m.startswith("lab.models.")]
 
 
 def model_sources(name: str) -> dict[str, str]:
@@ -79,8 +79,8 @@ def model_key(name: str, recipe: Any) -> str:
     """The key of network `name` trained with `recipe` (a Recipe or its dict)."""
     if dataclasses.is_dataclass(recipe):
         recipe = dataclasses.asdict(recipe)
-    return sha256(canonical_json({"name": name, "recipe": dict(recipe),
-                                  "sources": model_sources(name), "libraries": library_versions()}))
+    return sha256(canonical_json({"name": name, "recipe": dict(recipe), "sources": keys.keyed_sources(model_sources(name)),
+                                  "libraries": library_versions()}))
 
 
 def file_name(name: str, key: str) -> str:

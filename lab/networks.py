@@ -3,7 +3,7 @@
 Every experiment of a profile shares one set of trained networks, each trained
 once under the profile's `Recipe`. This module is all that decides their
 weights besides the model, trainer and data code, so its source is part of
-every network's key (figures.weights.model_key). What is not here on purpose:
+every network's key (lab.weights.model_key). What is not here on purpose:
 where weights are stored, how keys are made, which profile uses which recipe.
 Changing those must not retrain anything.
 
@@ -26,9 +26,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from figures import models
-from figures.data import CifarData, normalize, spread
-from figures.train import History, TrainConfig, train
+from lab import models
+from lab.data import CifarData, normalize, spread
+from lab.train import History, TrainConfig, train
 
 _NAME = re.compile(r"^(resnet|plain|preact_resnet|highway|densenet)(\d+)$")
 
@@ -121,7 +121,7 @@ def train_network(name: str, recipe: Recipe, data: CifarData, device: str,
     model = make_model(name)  # initialization drawn from the recipe's seed
     pick = spread(data.train_y, recipe.probe_batch, recipe.seed)  # every class, not x[:n]
     px, py = normalize(data.train_x[pick]).to(device), data.train_y[pick].to(device)
-    steps = len(data.train_y) // recipe.batch_size or 1  # full batches only (figures.train)
+    steps = len(data.train_y) // recipe.batch_size or 1  # full batches only (lab.train)
     probes_file = checkpoint.with_suffix(".probes.json") if checkpoint else None
     probes: list[dict] = []
     if probes_file is not None and probes_file.exists() and checkpoint.exists():

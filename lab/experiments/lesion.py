@@ -4,7 +4,7 @@ Veit et al. 2016 removed single residual blocks from a trained ResNet at test
 time: the error barely moved, except at the few blocks that downsample, while
 deleting any layer of a plain (VGG-style) network sent it to chance. They read
 this as a residual network behaving like an ensemble of many shallower paths.
-`figures.models.lesion` replaces block i by its shortcut alone (identity, or the
+`lab.models.lesion` replaces block i by its shortcut alone (identity, or the
 zero-padding shortcut where a block downsamples); a plain net keeps that
 parameter-free shortcut for exactly this use.
 """
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from figures import models
-from figures.experiments import Context, Output, register
-from figures.experiments.common import fixed_images, load_data
-from figures.experiments.profiles import ESTIMATE_S, profiles
-from figures.experiments.trained import MODULES, Recipe, get_trained
-from figures.train import evaluate
+from lab import models
+from lab.experiments import Context, Output, register
+from lab.experiments.common import fixed_images, load_data
+from lab.experiments.profiles import ESTIMATE_S, profiles
+from lab.experiments.trained import MODULES, Recipe, get_trained
+from lab.train import evaluate
 
 # Metric paths the prose may quote: "<net>" stands for resnet<depth> and plain<depth>.
 METRICS = {

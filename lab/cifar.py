@@ -10,7 +10,7 @@ cache dir keyed by the source's identity, so later loads are a single torch.load
 
 Nothing here is in a network's or a result's key: how the images are found and
 decoded does not change them (the data's identity is in every provenance).
-Batching them is figures.data's.
+Batching them is lab.data's.
 """
 from __future__ import annotations
 
@@ -30,13 +30,13 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from figures.paths import REPO, replacing
+from lab.paths import REPO, replacing
 
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR_MD5 = "c58f30108f718f92721af3b95e74349a"
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
            "dog", "frog", "horse", "ship", "truck")
-REPO_ROOT = REPO  # figures.paths
+REPO_ROOT = REPO  # lab.paths
 # The shared data sits beside the checkout here, inside the tree on the GPU machine.
 SHARED_ARCHIVES = (REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz",
                    REPO_ROOT / "shared" / "data" / "cifar10-jpeg.tar.gz")
@@ -279,7 +279,7 @@ def _sort_key(image: tuple) -> tuple:
     return split, cls, tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
 
 
-if __name__ == "__main__":  # python -m figures.cifar [source]: fetch and decode once
+if __name__ == "__main__":  # python -m lab.cifar [source]: fetch and decode once
     import sys
     import time
 

@@ -15,7 +15,7 @@ is all `run` uses. A Dask executor's `client.submit` returns such a handle as
 it is; a Ray one wraps an ObjectRef (`done`: `ray.wait([ref], timeout=0)`,
 `result`: `ray.get(ref)`). Whatever the executor, a job writes what it makes to
 the same stores, which record the executor, node and job id
-(figures.store.job_info); a failed job is one line naming it and its log, and
+(lab.store.job_info); a failed job is one line naming it and its log, and
 the others go on.
 """
 from __future__ import annotations
@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from figures.config import ConfigError
-from figures.paths import REPO  # the checkout whose code every job imports
+from lab.config import ConfigError
+from lab.paths import REPO  # the checkout whose code every job imports
 
 EXECUTORS = ("local", "slurm")
 LOCAL_TIMEOUT_MIN = 7 * 24 * 60  # submitit's local jobs are killed after their timeout: never, here
@@ -211,7 +211,7 @@ def make(settings: ComputeSettings, folder: Path):
     except RuntimeError:  # submitit looks for srun
         raise ExecutorError("--executor slurm needs Slurm's sbatch and srun on PATH: "
                             "run it on the cluster's login node") from None
-    from figures.slurm_watch import Job as WatchedJob
+    from lab.slurm_watch import Job as WatchedJob
 
     ex.job_class = WatchedJob  # followed through squeue where sacct has no accounting: quietly
     params: dict[str, Any] = {"time": settings.time_min, "signal_delay_s": 120,

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from figures.experiments import Context, Output, register
-from figures.experiments.common import fixed_images, load_data, normalize
-from figures.experiments.profiles import ESTIMATE_S, profiles
-from figures.experiments.trained import MODULES, Recipe, get_trained, summary
+from lab.experiments import Context, Output, register
+from lab.experiments.common import fixed_images, load_data, normalize
+from lab.experiments.profiles import ESTIMATE_S, profiles
+from lab.experiments.trained import MODULES, Recipe, get_trained, summary
 
 # Metric paths the prose may quote (flat: one Highway network).
 METRICS = {

@@ -1,10 +1,10 @@
 """The results store: one folder per experiment and profile, committed to git.
 
-    figures/results/<experiment>/<profile>/result.json   config, key, provenance, data
-    figures/results/<experiment>/<profile>/arrays.npz    larger arrays (optional)
+    lab/results/<experiment>/<profile>/result.json   config, key, provenance, data
+    lab/results/<experiment>/<profile>/arrays.npz    larger arrays (optional)
 
-What decides a result's key is figures.keys; what its provenance says,
-figures.provenance. result.json carries a sha256 of its own content and of
+What decides a result's key is lab.keys; what its provenance says,
+lab.provenance. result.json carries a sha256 of its own content and of
 arrays.npz, so a truncated or hand-edited file is detected and treated as stale.
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from figures import spread
-from figures.keys import canonical_json, sha256
-from figures.paths import atomic_write
+from lab import spread
+from lab.keys import canonical_json, sha256
+from lab.paths import atomic_write
 
 # numpy is imported where arrays are read or written: a build that only quotes
 # numbers from result.json (most rebuilds) never pays for it.
@@ -143,7 +143,7 @@ class ResultStore:
         return self.load(experiment, profile)  # type: ignore[return-value]
 
 
-# figures.experiments.trained (frozen while the seeds campaign runs) and the site generator
-# import these from here; their homes are figures.keys and figures.provenance.
-from figures.keys import MissingSource, code_tree, module_files, module_source_hash, result_key  # noqa: E402,F401
-from figures.provenance import device_info, git_commit, job_info  # noqa: E402,F401
+# lab.experiments.trained (frozen while the seeds campaign runs) and the site generator
+# import these from here; their homes are lab.keys and lab.provenance.
+from lab.keys import MissingSource, code_tree, module_files, module_source_hash, result_key  # noqa: E402,F401
+from lab.provenance import device_info, git_commit, job_info  # noqa: E402,F401

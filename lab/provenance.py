@@ -2,7 +2,7 @@
 
     git_commit    the commit of the code it came from, "+dirty" if that code differs from it
     device_info   torch, Python, threads, the processor (cpu_model) and the GPU, if any
-    job_info      which executor, node and job ran it (figures.executors)
+    job_info      which executor, node and job ran it (lab.executors)
 
 None of this changes a number: a network trained on a GPU, in bf16, or on
 another CPU is the same network, and says where it ran.
@@ -32,8 +32,8 @@ def git_commit(root: Path, paths: Iterable[str | Path] = ()) -> str:
 
 
 def cpu_model() -> str:
-    """The processor, as the trainer names it for each epoch (figures.train.host_name)."""
-    from figures.train import host_name
+    """The processor, as the trainer names it for each epoch (lab.train.host_name)."""
+    from lab.train import host_name
 
     return host_name("cpu") or platform.processor() or platform.machine()
 

@@ -27,11 +27,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from figures.experiments import Context, Output, register
-from figures.experiments.common import fixed_images, load_data, normalize, seed_everything
-from figures.experiments.profiles import ESTIMATE_S, profiles
-from figures.experiments.trained import MODULES, Recipe, get_trained
-from figures.networks import make_model
+from lab.experiments import Context, Output, register
+from lab.experiments.common import fixed_images, load_data, normalize, seed_everything
+from lab.experiments.profiles import ESTIMATE_S, profiles
+from lab.experiments.trained import MODULES, Recipe, get_trained
+from lab.networks import make_model
 
 # Metric paths the prose may quote: "<net>" stands for each network (plain56, resnet20, ...).
 METRICS = {

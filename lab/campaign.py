@@ -7,11 +7,11 @@
     python build.py train --prune    delete stored networks that no profile's code keys any more
 
 A campaign is longer than one sitting and the machine can be stopped at any
-moment. Each network checkpoints after every epoch (figures/weights/partial/),
+moment. Each network checkpoints after every epoch (lab/weights/partial/),
 so a restarted campaign goes on from the last epoch; with `--commit` each
 finished network's weights and manifest entry are committed at once, so the
 next session starts from what is in git and trains only what is missing.
-Where the jobs run is the executor's business (figures.executors).
+Where the jobs run is the executor's business (lab.executors).
 """
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from figures import names as net_names, paths
-from figures.experiments.profiles import NETWORKS, RECIPES, SEEDS
-from figures.paths import REPO
-from figures.weights import MANIFEST, WeightStore, file_name, model_key
+from lab import names as net_names, paths
+from lab.experiments.profiles import NETWORKS, RECIPES, SEEDS
+from lab.paths import REPO
+from lab.weights import MANIFEST, WeightStore, file_name, model_key
 
 EVAL_SHARE = 1.08  # an epoch's test pass and probe, on top of its training steps (scripts/gpu_run.py too)
 
@@ -62,15 +62,15 @@ def network_states(profile: str, store: WeightStore | None = None, root: Path = 
 
 
 def _precision_here() -> str:
-    from figures.train import default_device, precision
+    from lab.train import default_device, precision
 
     return precision(default_device())
 
 
 def _state(name: str, seed: int, recipe_dict: dict, store: WeightStore, manifest: dict,
            by_name: dict, rates: dict, precision: str) -> NetworkState:
-    from figures.config import from_dict
-    from figures.networks import Recipe
+    from lab.config import from_dict
+    from lab.networks import Recipe
 
     recipe = from_dict(Recipe, recipe_dict)
     key = model_key(name, recipe)
@@ -143,8 +143,8 @@ def report(profile: str, store: WeightStore | None = None, root: Path = REPO) ->
     """A Markdown table, a row per network and seed and a row of each network's mean ± sd:
     final training and test error, wall time, speed, precision and processor, and He et
     al.'s Table 6 number where there is one (the campaign's closing note)."""
-    from figures.experiments.depth_sweep import PAPER_TEST_ERROR
-    from figures.spread import summarize
+    from lab.experiments.depth_sweep import PAPER_TEST_ERROR
+    from lab.spread import summarize
 
     store = store or profile_store(profile, root)
     manifest = store.manifest()
@@ -180,11 +180,11 @@ def _pct(v) -> str:
 
 def profile_store(profile: str, root: Path = REPO) -> WeightStore:
     """Where `profile`'s networks are kept: the committed weights, or for synthetic data
-    (the quick profile) the project's model cache; figures.experiments.trained decides."""
-    from figures.config import from_dict
-    from figures.experiments.trained import store_for
-    from figures.jobs import context
-    from figures.networks import Recipe
+    (the quick profile) the project's model cache; lab.experiments.trained decides."""
+    from lab.config import from_dict
+    from lab.experiments.trained import store_for
+    from lab.jobs import context
+    from lab.networks import Recipe
 
     return store_for(from_dict(Recipe, RECIPES[profile]), context(root))
 
@@ -192,7 +192,7 @@ def profile_store(profile: str, root: Path = REPO) -> WeightStore:
 def missing_jobs(profile: str, names: list[str] | None = None, root: Path = REPO,
                  progress: bool = False, log=None) -> list:
     """A job for each network of `profile` not trained yet (of `names`, if given)."""
-    from figures.jobs import network_job
+    from lab.jobs import network_job
 
     todo = [s for s in network_states(profile, root=root) if s.state != "trained" and (not names or s.name in names)]
     for s in todo if log else ():
@@ -204,7 +204,7 @@ def train_missing(profile: str, names: list[str] | None = None, commit: bool = F
                   progress: bool = True, log=print, executor=None, root: Path = REPO) -> list:
     """Train the networks of `profile` that are not trained yet, on `executor` (default:
     one at a time in this process), committing each as it ends; returns the Outcomes."""
-    from figures import executors
+    from lab import executors
 
     executor = executor or executors.InProcess(paths.jobs(root))
     in_git = profile_store(profile, root).root == paths.WEIGHTS  # the quick profile's cache is not committed
@@ -221,8 +221,8 @@ def prune(store: WeightStore | None = None) -> list[str]:
     """Delete stored networks (and in-progress checkpoints) whose key no profile's
     current code gives: after a model edit they are stale for good, and the
     committed set has to stay small."""
-    from figures.config import from_dict
-    from figures.networks import Recipe
+    from lab.config import from_dict
+    from lab.networks import Recipe
 
     store = store or WeightStore(paths.WEIGHTS)
     keep = {file_name(name, model_key(name, from_dict(Recipe, recipe)))

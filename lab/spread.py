@@ -1,6 +1,6 @@
 """Results over seeds: each measured number as every seed's value and their summary.
 
-A profile trains each network from several seeds (figures.experiments.profiles.SEEDS)
+A profile trains each network from several seeds (lab.experiments.profiles.SEEDS)
 and an experiment runs once per seed it analyses. `merge` folds those runs into one
 result: wherever the seeds measured different numbers, the leaf becomes a spread
 

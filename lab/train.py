@@ -2,7 +2,7 @@
 
 One loop, top to bottom: SGD with momentum and weight decay, a warm-up and an
 annealing schedule, data resident on the device and augmented per batch
-(figures.data.Loader), channels_last everywhere, and bf16 autocast wherever
+(lab.data.Loader), channels_last everywhere, and bf16 autocast wherever
 the device computes bf16 natively (CUDA; CPUs with AMX or AVX512-BF16) and fp32
 elsewhere. The same code runs on CPU and CUDA; on one machine with the same
 seed it is bit-exact, also across a checkpoint and resume. Each epoch records

@@ -4,8 +4,8 @@
 there (random crop from 4-pixel padding, horizontal flip), drawing every random
 number from its own CPU torch.Generator so a run repeats exactly with its seed.
 `subset`, `spread`, `augment`, `normalize`, `MEAN` and `STD` are, with `Loader`,
-the definitions every network's key hashes (figures.keys.DATA_BATCHING): editing
-them retrains every network. Finding and decoding the images is figures.cifar's.
+the definitions every network's key hashes (lab.keys.DATA_BATCHING): editing
+them retrains every network. Finding and decoding the images is lab.cifar's.
 """
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import dataclasses
 import torch
 import torch.nn.functional as F
 
-# Re-exported for the keyed modules that import them from here (figures.networks,
-# figures.experiments.common): their import lines are in every key, so they move to
-# figures.cifar with the next full retrain. Other code imports figures.cifar.
-from figures.cifar import CLASSES, CifarData, DataError, load_cifar10  # noqa: F401
+# Re-exported for the keyed modules that import them from here (lab.networks,
+# lab.experiments.common): their import lines are in every key, so they move to
+# lab.cifar with the next full retrain. Other code imports lab.cifar.
+from lab.cifar import CLASSES, CifarData, DataError, load_cifar10  # noqa: F401
 
 MEAN = (0.4914, 0.4822, 0.4465)  # per-channel, of the official training set, in [0, 1]
 STD = (0.2470, 0.2435, 0.2616)

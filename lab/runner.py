@@ -1,7 +1,7 @@
 """Decides which stored results are stale (`status`, the project's one freshness
 check), runs experiments and stores their results with provenance.
 
-Only this module and figures.store touch the results folder. An experiment
+Only this module and lab.store touch the results folder. An experiment
 that raises leaves the previous result in place: results are replaced only by
 a complete new one (atomic writes in the store).
 """
@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from figures import experiments, paths, spread
-from figures.experiments import Context, Experiment, Output
-from figures.config import ConfigError
-from figures.names import seeded, unseeded
-from figures.keys import MissingSource, closure, module_files, result_key
-from figures.provenance import device_info, git_commit, job_info
-from figures.store import ResultStore, StoredResult
+from lab import experiments, paths, spread
+from lab.experiments import Context, Experiment, Output
+from lab.config import ConfigError
+from lab.names import seeded, unseeded
+from lab.keys import MissingSource, closure, module_files, result_key
+from lab.provenance import device_info, git_commit, job_info
+from lab.store import ResultStore, StoredResult
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def status(store: ResultStore, names: Iterable[str], profile: str, registry: dic
 def untrained(stored: StoredResult, models: Path) -> list[str]:
     """The shared networks a result was made from that neither the committed weights
     nor the local model cache `models` hold."""
-    from figures.weights import file_name
+    from lab.weights import file_name
 
     return [label for label, key in (stored.provenance.get("networks") or {}).items()
             if not any((d / file_name(unseeded(label)[0], key)).exists() for d in (models, paths.WEIGHTS))]
@@ -114,7 +114,7 @@ def untrained(stored: StoredResult, models: Path) -> list[str]:
 
 def retrained(changed: list[str], stored: StoredResult, models: Path) -> list[str]:
     """Of the `changed` networks, those whose key now no store holds: the rerun trains them."""
-    from figures.weights import file_name, model_key
+    from lab.weights import file_name, model_key
 
     recipe = stored.config.get("recipe") or {}
     keys = {label: model_key(unseeded(label)[0], {**recipe, "seed": unseeded(label)[1]}) for label in changed}
@@ -136,14 +136,14 @@ def train_seconds(store: ResultStore, reg: Iterable[str], profile: str) -> dict[
 def weight_manifests(models: Path | None = None) -> list[dict]:
     """The manifests of the stores a result's networks come from: the committed weights,
     and the local model cache `models` (synthetic data) if given."""
-    from figures.weights import WeightStore
+    from lab.weights import WeightStore
 
     return [WeightStore(d).manifest() for d in (paths.WEIGHTS, models) if d is not None]
 
 
 def weight_shas(networks: dict[str, str], manifests: list[dict]) -> dict[str, str]:
     """{label: sha256} of the stored file of each network ({label: key}) a result reads."""
-    from figures.weights import file_name
+    from lab.weights import file_name
 
     out = {}
     for label, key in networks.items():
@@ -166,7 +166,7 @@ def replaced_weights(stored: StoredResult, manifests: list[dict]) -> list[str]:
 def changed_networks(stored: StoredResult) -> list[str]:
     """The trained networks a result was made from whose key is no longer what the code,
     recipe and libraries give now: the result is stale with them."""
-    from figures.weights import model_key
+    from lab.weights import model_key
 
     used = stored.provenance.get("networks") or {}
     recipe = stored.config.get("recipe") or {}
@@ -186,7 +186,7 @@ def merge_facts(facts: list[dict], seeds: list[int]) -> dict:
     """The provenance facts of one run per seed as one: every seed's networks by name
     (seed 0's as they always were, the others as name@seedN), the rest from seed 0.
     Networks are recorded once, by their full keys ("networks"): the "models" line that
-    figures.experiments.trained also writes, their short keys, is left out."""
+    lab.experiments.trained also writes, their short keys, is left out."""
     out = {k: v for k, v in facts[0].items() if k != "models"}
     for field in ("networks", "trained", "weights"):
         merged = {seeded(n, s): v for f, s in zip(facts, seeds) for n, v in (f.get(field) or {}).items()}
@@ -197,7 +197,7 @@ def merge_facts(facts: list[dict], seeds: list[int]) -> dict:
 
 def _code_files(exp: Experiment, networks: dict) -> list[Path]:
     """The source files a result came from: its modules and its networks' code."""
-    from figures.weights import model_sources
+    from lab.weights import model_sources
 
     mods = set(closure(exp.modules))
     for label in networks:
@@ -212,7 +212,7 @@ def key_for(exp: Experiment, profile: str) -> str:
 def run_one(store: ResultStore, name: str, profile: str, root: Path,
             progress: bool = True, workdir: Path | None = None) -> StoredResult:
     """Run experiment `name` under `profile` now and store its result."""
-    from figures.train import default_device, precision
+    from lab.train import default_device, precision
 
     exp = experiments.get(name)
     cfg = exp.config(profile)

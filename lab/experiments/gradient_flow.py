@@ -8,7 +8,7 @@ grow towards the input rather than vanish); with identity shortcuts they stay
 within a small factor (He et al. 2016, Eq. 5).
 
 Over training: the same per-layer norms, probed on a fixed batch after every
-epoch of the shared training run (figures.experiments.trained) of the
+epoch of the shared training run (lab.experiments.trained) of the
 `train_depth`-layer plain and residual networks.
 """
 from __future__ import annotations
@@ -19,11 +19,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from figures import models
-from figures.experiments import Context, Output, register
-from figures.experiments.common import fixed_images, load_data, normalize, seed_everything
-from figures.experiments.profiles import ESTIMATE_S, profiles
-from figures.experiments.trained import MODULES, Recipe, conv_grad_norms, get_trained
+from lab import models
+from lab.experiments import Context, Output, register
+from lab.experiments.common import fixed_images, load_data, normalize, seed_everything
+from lab.experiments.profiles import ESTIMATE_S, profiles
+from lab.experiments.trained import MODULES, Recipe, conv_grad_norms, get_trained
 
 # Metric paths the prose may quote: "<net>" stands for each network (plain56, resnet20, ...).
 METRICS = {

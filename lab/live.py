@@ -8,13 +8,13 @@ of it typed a second time; a module or function it does not know fails here, at
 export, not in the reader's browser. `templates/static/lesion_live.js` interprets
 the graphs.
 
-A lesion (Veit et al. 2016, `figures.models.lesion`) replaces a block by its
+A lesion (Veit et al. 2016, `lab.models.lesion`) replaces a block by its
 shortcut module. The export keeps every block's shortcut as a callable module,
 so the browser deletes a block the same way: it calls the block's `shortcut`
 child instead of the block.
 
 The weights are the committed ones, bit for bit: each tensor is stored as
-float16 where that is exact (figures/weights stores half precision), else float32.
+float16 where that is exact (lab/weights stores half precision), else float32.
 `forward(model, x, lesioned)` is PyTorch's own answer, in float32, for the tests.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ import torch.fx as fx
 import torch.nn.functional as F
 from torch import nn
 
-from figures import models
+from lab import models
 
 # torch function -> the browser's op name; anything else fails the export
 FUNCTIONS = {operator.add: "add", torch.add: "add", torch.flatten: "flatten",
@@ -145,7 +145,7 @@ def export(model: nn.Module) -> tuple[dict, bytes]:
 def forward(model: nn.Module, images: np.ndarray | torch.Tensor, lesioned=()) -> np.ndarray:
     """PyTorch's logits, float32 and no autocast, for uint8 images (N, 3, 32, 32) with
     the blocks at indices `lesioned` deleted, exactly as the experiments delete them."""
-    from figures.data import normalize
+    from lab.data import normalize
 
     net = models.lesion(model, list(lesioned)) if len(lesioned) else model
     x = normalize(torch.as_tensor(np.asarray(images)))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from figures.experiments import Context, Output, register
-from figures.experiments.profiles import ESTIMATE_S, profiles
-from figures.experiments.trained import MODULES, Recipe, curves, get_trained, summary
+from lab.experiments import Context, Output, register
+from lab.experiments.profiles import ESTIMATE_S, profiles
+from lab.experiments.trained import MODULES, Recipe, curves, get_trained, summary
 
 # He et al. 2016, Table 6: CIFAR-10 test error (fraction) of their ResNets, as printed.
 # ResNet-110 is their best of 5 runs (mean 6.61 +- 0.16 %). The paper's numbers, not ours.

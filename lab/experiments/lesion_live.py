@@ -1,7 +1,7 @@
 """lesion_live: the committed ResNet and its plain twin, exported for the reader's browser.
 
 The live lesion figure runs our own trained networks in the reader's browser.
-This experiment exports them (`figures.live.export`: each module's torch.fx
+This experiment exports them (`lab.live.export`: each module's torch.fx
 graph and the committed weights, bit for bit), picks a fixed, class-balanced
 sample of test images for the browser to measure accuracy on, and a strip of
 them for the reader to pick from, and measures in PyTorch what the browser will
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from figures.experiments import Context, Output, register
-from figures.experiments.common import fixed_images, load_data
-from figures.experiments.profiles import RECIPES
-from figures.experiments.trained import MODULES, Recipe, get_trained
-from figures.live import export, forward
+from lab.experiments import Context, Output, register
+from lab.experiments.common import fixed_images, load_data
+from lab.experiments.profiles import RECIPES
+from lab.experiments.trained import MODULES, Recipe, get_trained
+from lab.live import export, forward
 
 METRICS = {
     "<net>": ("sample_accuracy", "blocks", "worst_block", "worst_accuracy"),
@@ -39,7 +39,7 @@ class Config:
     recipe: Recipe = Recipe()  # how the networks were trained (shared recipe)
 
 
-@register("lesion_live", Config, modules=("figures.live", "figures.models.resnet", *MODULES),
+@register("lesion_live", Config, modules=("lab.live", "lab.models.resnet", *MODULES),
           profiles=PROFILES, estimate_s={p: 2 if p == "quick" else 20 for p in RECIPES})
 def run(cfg: Config, ctx: Context) -> Output:
     """The ResNet and plain net exported for the browser, with a test sample to run."""
@@ -60,7 +60,7 @@ def package(nets: dict, x: np.ndarray, y: np.ndarray, strip: list[int], classes:
             depth: int) -> Output:
     """The networks exported, the sample, and PyTorch's answers on it (also for the tests,
     which package random networks and images the same way)."""
-    from figures.data import MEAN, STD
+    from lab.data import MEAN, STD
 
     metrics: dict = {}
     graphs: dict = {}

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from figures.experiments import Context, Output, register
-from figures.experiments.common import fixed_images, load_data, normalize
-from figures.experiments.profiles import ESTIMATE_S, profiles
-from figures.experiments.trained import MODULES, Recipe, get_trained, summary
+from lab.experiments import Context, Output, register
+from lab.experiments.common import fixed_images, load_data, normalize
+from lab.experiments.profiles import ESTIMATE_S, profiles
+from lab.experiments.trained import MODULES, Recipe, get_trained, summary
 
 # Metric paths the prose may quote: "<net>" stands for each network; summary holds
 # plain_over_resnet_<depth> for each depth.

@@ -1,4 +1,4 @@
-"""The jobs of `build.py train` and `build.py figures`, for any executor (figures.executors).
+"""The jobs of `build.py train` and `build.py figures`, for any executor (lab.executors).
 
     network      train one shared network of a profile into its store, or find it
                  there; a killed run resumes from its last epoch checkpoint
@@ -8,7 +8,7 @@
 Each is a plain function of plain arguments, so it runs alike in this process,
 in a subprocess or on a cluster node, and returns a small summary with a line
 to print. What a job stores records its executor, node and job id by itself
-(figures.store.job_info), so that provenance is the same whatever ran it.
+(lab.store.job_info), so that provenance is the same whatever ran it.
 """
 from __future__ import annotations
 
@@ -16,17 +16,17 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from figures import paths
-from figures.executors import Job
-from figures.paths import REPO
-from figures.store import job_info
-from figures.weights import file_name, model_key
+from lab import paths
+from lab.executors import Job
+from lab.paths import REPO
+from lab.store import job_info
+from lab.weights import file_name, model_key
 
 
 def context(root: str | Path, progress: bool = False):
     """The Context a job runs in: the committed weights, and the project's model cache."""
-    from figures.experiments import Context
-    from figures.train import default_device  # the one device choice
+    from lab.experiments import Context
+    from lab.train import default_device  # the one device choice
 
     return Context(device=default_device().type, progress=progress,
                    weights=paths.WEIGHTS, models=paths.models(root))
@@ -34,11 +34,11 @@ def context(root: str | Path, progress: bool = False):
 
 def network_job(name: str, recipe: Mapping, root: str | Path = REPO, progress: bool = False) -> Job:
     """The job that trains network `name` under `recipe` (a Recipe's dict)."""
-    from figures.config import from_dict, to_dict
-    from figures.experiments.trained import store_for
-    from figures.networks import Recipe
+    from lab.config import from_dict, to_dict
+    from lab.experiments.trained import store_for
+    from lab.networks import Recipe
 
-    from figures.experiments import Context
+    from lab.experiments import Context
 
     full = from_dict(Recipe, recipe)  # the key is of every field, defaults included
     recipe, key = to_dict(full), model_key(name, full)
@@ -50,9 +50,9 @@ def network_job(name: str, recipe: Mapping, root: str | Path = REPO, progress: b
 
 def train_network_job(name: str, recipe: dict, root: str, progress: bool = False) -> dict:
     """Train (or find) one network; what is stored is what `get_trained` stores anyway."""
-    from figures.config import from_dict
-    from figures.experiments.trained import get_trained
-    from figures.networks import Recipe
+    from lab.config import from_dict
+    from lab.experiments.trained import get_trained
+    from lab.networks import Recipe
 
     job = network_job(name, recipe, root)
     resumed = job.epochs_done()
@@ -69,7 +69,7 @@ def train_network_job(name: str, recipe: dict, root: str, progress: bool = False
 
 
 def experiment_job(status, root: str | Path, progress: bool = False) -> Job:
-    """The job that runs one stale experiment (`status`: a figures.runner.Status)."""
+    """The job that runs one stale experiment (`status`: a lab.runner.Status)."""
     return Job("experiment", status.name, status.key, run_experiment_job, (status, str(root), progress))
 
 
@@ -79,9 +79,9 @@ def run_experiment_job(status, root: str, progress: bool = False) -> dict:
     and a changed config starts afresh; they go once the result is stored."""
     import shutil
 
-    from figures import runner
-    from figures.project import project_modules
-    from figures.store import ResultStore
+    from lab import runner
+    from lab.project import project_modules
+    from lab.store import ResultStore
 
     workdir = paths.runs(root) / status.name / status.profile / status.key[:16]
     t0 = time.perf_counter()
@@ -108,11 +108,11 @@ def time_steps_job(names: list[str], recipe: dict, steps: int, root: str, barrie
     steps to warm up (cuDNN picks its kernels), then one epoch of `steps` timed."""
     import dataclasses
 
-    from figures.config import from_dict
-    from figures.experiments import Context
-    from figures.experiments.common import load_data
-    from figures.networks import Recipe, make_model, train_config
-    from figures.train import train
+    from lab.config import from_dict
+    from lab.experiments import Context
+    from lab.experiments.common import load_data
+    from lab.networks import Recipe, make_model, train_config
+    from lab.train import train
 
     t0 = time.perf_counter()
     rec = from_dict(Recipe, recipe)

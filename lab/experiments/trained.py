@@ -3,7 +3,7 @@
 depth_sweep, architectures, gradient_flow, highway_gates, layer_responses,
 feature_maps, lesion and loss_landscape all analyse trained networks.
 `get_trained(name, recipe, ctx)` returns one: from memory, from the committed
-weights (figures/weights, for CIFAR-10 recipes), from the local model cache
+weights (lab/weights, for CIFAR-10 recipes), from the local model cache
 (.cache/models, for the synthetic quick recipe), or trained now and stored there.
 
 Each result records the networks it used with their full keys (provenance
@@ -21,18 +21,18 @@ from typing import Any
 
 import torch
 
-from figures import models
-from figures.config import to_dict
-from figures.experiments import Context
-from figures.experiments.common import load_data
-from figures.experiments.profiles import RECIPES  # noqa: F401  (experiments import it from here)
-from figures.networks import Recipe, conv_grad_norms, finite, train_network  # noqa: F401
-from figures.store import git_commit, module_files
-from figures.train import History
-from figures.weights import WeightStore, file_name, model_key, model_sources
+from lab import models
+from lab.config import to_dict
+from lab.experiments import Context
+from lab.experiments.common import load_data
+from lab.experiments.profiles import RECIPES  # noqa: F401  (experiments import it from here)
+from lab.networks import Recipe, conv_grad_norms, finite, train_network  # noqa: F401
+from lab.store import git_commit, module_files
+from lab.train import History
+from lab.weights import WeightStore, file_name, model_key, model_sources
 
 # What a result that analyses shared networks depends on besides their keys.
-MODULES = ("figures.experiments.trained",)
+MODULES = ("lab.experiments.trained",)
 REPO = Path(__file__).resolve().parents[2]
 _MEMO: dict[str, "Trained"] = {}
 
@@ -41,7 +41,7 @@ _MEMO: dict[str, "Trained"] = {}
 class Trained:
     name: str
     model: torch.nn.Module   # eval mode, on the context's device; a private copy
-    history: Any             # figures.train.History
+    history: Any             # lab.train.History
     probes: list[dict]       # per epoch (0 = initialization): step, grad_norms, gates
     steps_per_epoch: int
     from_cache: bool = False
@@ -134,7 +134,7 @@ def data_hash(data) -> str:
 
 
 def _trained(name: str, state: dict, recipe: Recipe, from_cache: bool) -> Trained:
-    from figures.networks import make_model
+    from lab.networks import make_model
 
     model = make_model(name)
     model.load_state_dict(state["model"])  # the stored, rounded weights, also right after training

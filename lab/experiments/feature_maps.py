@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from figures.experiments import Context, Output, register
-from figures.experiments.common import load_data, normalize
-from figures.experiments.profiles import ESTIMATE_S, profiles
-from figures.experiments.trained import MODULES, Recipe, get_trained
+from lab.experiments import Context, Output, register
+from lab.experiments.common import load_data, normalize
+from lab.experiments.profiles import ESTIMATE_S, profiles
+from lab.experiments.trained import MODULES, Recipe, get_trained
 
 STAGES = ("stem", "layer1", "layer2", "layer3")
 

@@ -4,7 +4,7 @@
     def run(cfg: Config, ctx: Context) -> Output: ...
 
 Every experiment has the `quick` profile (seconds, synthetic data, for tests);
-the project's own experiments take theirs from `figures.experiments.profiles`,
+the project's own experiments take theirs from `lab.experiments.profiles`,
 which names each profile for what it is. A profile is a dict of overrides on
 the config dataclass.
 """
@@ -16,11 +16,11 @@ import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from figures.config import from_dict, to_dict
-from figures.experiments.profiles import RECIPES
+from lab.config import from_dict, to_dict
+from lab.experiments.profiles import RECIPES
 
 # the profiles' names (quick, cifar10-10ep, paper, cifar10-Nep); their table is
-# figures.experiments.profiles.PROFILES, a dict of each experiment's overrides
+# lab.experiments.profiles.PROFILES, a dict of each experiment's overrides
 PROFILE_NAMES = tuple(RECIPES)
 
 
@@ -39,7 +39,7 @@ class Context:
     progress: bool = True
     workdir: Any = None           # folder for checkpoints (Path), kept across interruptions
     models: Any = None            # local cache of trained networks (Path), e.g. .cache/models
-    weights: Any = None           # committed trained networks (Path), figures/weights
+    weights: Any = None           # committed trained networks (Path), lab/weights
     facts: dict[str, Any] = field(default_factory=dict)  # provenance an experiment adds (data variant)
 
 
@@ -61,7 +61,7 @@ class Experiment:
 
     def seeds(self, profile: str) -> list[int]:
         """The seeds whose networks the experiment analyses under `profile`, one run each
-        (figures.spread merges them); [0] for an experiment without a recipe."""
+        (lab.spread merges them); [0] for an experiment without a recipe."""
         if profile not in self.profiles:
             raise KeyError(f"experiment {self.name} has no profile {profile!r}")
         has_recipe = "recipe" in {f.name for f in dataclasses.fields(self.config_cls)}
@@ -86,7 +86,7 @@ def register(name: str, config_cls: type, *, profiles: dict[str, dict],
         own = fn.__module__
         REGISTRY[name] = Experiment(
             name=name, run=fn, config_cls=config_cls, profiles=profiles,
-            modules=tuple(sorted({own, "figures.experiments.common", *modules})),
+            modules=tuple(sorted({own, "lab.experiments.common", *modules})),
             estimate_s=dict(estimate_s or {}), description=(fn.__doc__ or "").strip().split("\n")[0],
         )
         return fn

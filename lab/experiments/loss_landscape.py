@@ -24,10 +24,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from figures.experiments import Context, Output, register
-from figures.experiments.common import fixed_images, load_data, normalize
-from figures.experiments.profiles import ESTIMATE_S, profiles
-from figures.experiments.trained import MODULES, Recipe, get_trained
+from lab.experiments import Context, Output, register
+from lab.experiments.common import fixed_images, load_data, normalize
+from lab.experiments.profiles import ESTIMATE_S, profiles
+from lab.experiments.trained import MODULES, Recipe, get_trained
 
 # Metric paths the prose may quote: "<net>" stands for resnet<depth> and plain<depth>.
 # Over pairs of directions, "<m>" is the mean and "<m>_min", "<m>_max" the least and largest;

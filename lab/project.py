@@ -1,7 +1,7 @@
 """A project's own experiments and plots, searched for one block of work.
 
-Which folders hold them is figures.paths' business (<root>/figures/experiments and
-<root>/figures/plots beside this checkout's packages); `project_modules` puts them on
+Which folders hold them is lab.paths' business (<root>/lab/experiments beside this
+checkout's package, and <root>/figures/plots where the site generator names figures.plots); `project_modules` puts them on
 the packages' search paths for one build or one experiment job, the way pelican scopes
 its plugin paths, and puts everything back afterwards, so that a test, the bench or an
 in-process job that works on a temporary project leaves this process as it found it.
@@ -16,26 +16,26 @@ import os
 import sys
 from pathlib import Path
 
-from figures.paths import PACKAGES, use_project_modules
+from lab.paths import PACKAGES, use_project_modules
 
 
 @contextlib.contextmanager
-def project_modules(root: Path):
-    """<root>/figures/{experiments,plots} searched too within the block; afterwards the
-    packages' search paths, their imported modules and the experiment registry are as
+def project_modules(root: Path, packages: tuple[str, ...] = PACKAGES):
+    """<root>'s folders of `packages` (<root>/lab/experiments) searched too within the
+    block; afterwards the packages' search paths, their imported modules and the experiment registry are as
     they were (modules of this checkout imported meanwhile stay: they are the same)."""
-    from figures import experiments
+    from lab import experiments
 
-    packages = {name: importlib.import_module(name) for name in PACKAGES}
-    searched = {name: list(pkg.__path__) for name, pkg in packages.items()}
-    prefixes = tuple(name + "." for name in PACKAGES)
+    pkgs = {name: importlib.import_module(name) for name in packages}
+    searched = {name: list(pkg.__path__) for name, pkg in pkgs.items()}
+    prefixes = tuple(name + "." for name in packages)
     imported = {m: mod for m, mod in sys.modules.items() if m.startswith(prefixes)}
     registered = dict(experiments.REGISTRY)
-    use_project_modules(root)
+    use_project_modules(root, packages)
     try:
         yield
     finally:
-        for name, pkg in packages.items():
+        for name, pkg in pkgs.items():
             pkg.__path__[:] = searched[name]
         importlib.invalidate_caches()
         dirs = tuple(os.path.join(d, "") for paths in searched.values() for d in paths)

@@ -16,13 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 import statistics
 
-from figures.experiments import Context, Output, register
-from figures.experiments.profiles import ESTIMATE_S, profiles
-from figures.experiments.common import seed_everything, synthetic_data
-from figures.experiments.trained import MODULES, Recipe, curves, get_trained, summary
-from figures.names import split
-from figures.networks import make_model, train_config
-from figures.train import host_name, precision, train
+from lab.experiments import Context, Output, register
+from lab.experiments.profiles import ESTIMATE_S, profiles
+from lab.experiments.common import seed_everything, synthetic_data
+from lab.experiments.trained import MODULES, Recipe, curves, get_trained, summary
+from lab.names import split
+from lab.networks import make_model, train_config
+from lab.train import host_name, precision, train
 
 FAMILY = {"plain": "plain", "resnet": "ResNet", "preact_resnet": "pre-activation ResNet",
           "highway": "Highway", "densenet": "DenseNet", "densenet_bc": "DenseNet-BC"}

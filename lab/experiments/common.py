@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from figures.data import normalize, spread  # noqa: F401  (experiments import them from here)
-from figures.experiments import Context
+from lab.data import normalize, spread  # noqa: F401  (experiments import them from here)
+from lab.experiments import Context
 
 
 def fixed_images(x: torch.Tensor, y: torch.Tensor, n: int, seed: int = 0):
@@ -28,7 +28,7 @@ def seed_everything(seed: int) -> None:
 
 def synthetic_data(n_train: int, n_test: int, seed: int) -> Any:
     """Random class-coloured images: learnable, tiny, and needs no download."""
-    from figures.data import CifarData
+    from lab.data import CifarData
 
     g = torch.Generator().manual_seed(seed)
 
@@ -49,7 +49,7 @@ def synthetic_data(n_train: int, n_test: int, seed: int) -> Any:
 @functools.lru_cache(maxsize=1)
 def _cifar10() -> Any:
     """Decoded once per process: several experiments of one run share it (read-only)."""
-    from figures.data import load_cifar10
+    from lab.data import load_cifar10
 
     return load_cifar10()
 
@@ -59,7 +59,7 @@ def load_data(name: str, n_train: int, n_test: int, seed: int, ctx: Context) -> 
     if name == "synthetic":
         data = synthetic_data(n_train or 512, n_test or 256, seed)
     elif name == "cifar10":
-        from figures.data import subset
+        from lab.data import subset
 
         data = _cifar10()
         if n_train or n_test:

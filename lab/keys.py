@@ -8,13 +8,17 @@ computes makes it stale and nothing else does.
     result_key                      an experiment's config, the code its modules import and
                                     the major versions of torch and numpy
 
-An experiment's key follows its imports: an edit to any figures/ module its own
+An experiment's key follows its imports: an edit to any lab/ module its own
 module reaches (also through imports inside functions) makes it stale. Two
-narrowings are on purpose (NARROWED): only the batching part of figures.data
-counts, as in the networks' keys, and figures.experiments.profiles not at all,
+narrowings are on purpose (NARROWED): only the batching part of lab.data
+counts, as in the networks' keys, and lab.experiments.profiles not at all,
 since its values enter each result's config. The walk stops at the bookkeeping
 modules (BOOKKEEPING): where things are kept and how they are named, never a
-number an experiment computes. A network's key is figures.weights.model_key.
+number an experiment computes. A network's key is lab.weights.model_key.
+
+Keys spell the lab's modules `figures.*` (KEYED_AS), the package's name when
+every committed network was trained: what a folder is called computes nothing,
+so moving figures/ to lab/ retrained no network and reran no experiment.
 """
 from __future__ import annotations
 
@@ -28,23 +32,38 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable
 
-PROJECT = "figures"
+PROJECT = "lab"
+# How keys spell PROJECT's modules, wherever a key names one: in a key's module list, in an
+# import, in a string. "lab" with the next full retrain (README: Waiting for the next full retrain).
+KEYED_AS = "figures"
 # Library versions enter keys at major-version granularity: a result made with torch 2.11
 # on the GPU machine stays fresh under torch 2.13 on CPU, but a torch 3 recomputes everything.
 KEY_LIBRARIES = ("torch", "numpy")
-# The part of figures.data that decides what a network sees (the networks' keys hash it too).
+# The part of lab.data that decides what a network sees (the networks' keys hash it too).
 DATA_BATCHING = ("Loader", "augment", "normalize", "spread", "subset", "MEAN", "STD")
 # Modules an experiment's key takes only part of, {module: definitions hashed}; their imports
 # are not followed. () = none of it.
 NARROWED: dict[str, tuple[str, ...]] = {
-    "figures.data": DATA_BATCHING,          # decoding and finding the data rerun nothing
-    "figures.experiments.profiles": (),     # its values are in the config: a new profile reruns nothing
+    "lab.data": DATA_BATCHING,          # decoding and finding the data rerun nothing
+    "lab.experiments.profiles": (),     # its values are in the config: a new profile reruns nothing
 }
-BOOKKEEPING = ("figures.keys", "figures.store", "figures.provenance", "figures.paths")
+BOOKKEEPING = ("lab.keys", "lab.store", "lab.provenance", "lab.paths")
 
 
 class MissingSource(KeyError):
     """A module or definition that a key is to hash does not exist: the declaring author's mistake."""
+
+
+def keyed_name(name: str) -> str:
+    """A project module's name as keys spell it: lab.train -> figures.train."""
+    if name == PROJECT or name.startswith(PROJECT + "."):
+        return KEYED_AS + name[len(PROJECT):]
+    return name
+
+
+def keyed_sources(sources: dict[str, str]) -> dict[str, str]:
+    """{module: hash} as a key hashes it: each module by its keyed_name."""
+    return {keyed_name(m): h for m, h in sources.items()}
 
 
 def canonical_json(obj: Any) -> str:
@@ -59,7 +78,7 @@ def sha256(data: bytes | str) -> str:
 
 def locate(module: str) -> Path | None:
     """The source file of `module` (a package's __init__.py), found without importing it
-    or its packages (figures.models would import torch); a package already imported is
+    or its packages (lab.models would import torch); a package already imported is
     searched along its __path__, which holds a project's own experiments and plots."""
     parent, _, leaf = module.rpartition(".")
     if not parent:
@@ -153,12 +172,12 @@ def _canon(node: Any) -> str:
         return f"{type(node).__name__}({','.join(parts)})"
     if isinstance(node, list):
         return "[" + ",".join(_canon(x) for x in node) + "]"
-    return repr(node)
+    return repr(keyed_name(node) if isinstance(node, str) else node)
 
 
 def imports(module: str) -> list[str]:
     """The project modules `module` imports anywhere in its source (inside functions too),
-    with the packages they run on the way (`figures.models.resnet` runs `figures.models`)."""
+    with the packages they run on the way (`lab.models.resnet` runs `lab.models`)."""
     path = locate(module)
     if path is None:
         return []
@@ -256,7 +275,7 @@ def result_key(experiment: str, config: dict, modules: Iterable[str]) -> str:
     parts = {
         "experiment": experiment,
         "config": config,
-        "sources": source_hashes(sorted(set(modules))),
+        "sources": keyed_sources(source_hashes(sorted(set(modules)))),
         "libraries": library_versions(),
     }
     return sha256(canonical_json(parts))

@@ -31,7 +31,8 @@ an author's checkout has them, then times, each several times:
 --baseline times another checkout's code on its own copy of the same article, side by side:
 the two take turns, scenario by scenario in every repetition, so that a machine that speeds
 up or slows down meanwhile (a job beside it, another CPU's turbo) moves both alike. Make one
-with `git archive COMMIT build.py sitegen lab figures templates | tar -x -C /tmp/old`.
+with `git archive COMMIT build.py sitegen lab figures templates | tar -x -C /tmp/old` (a commit
+with lab/: the article's own experiment is written for lab/experiments).
 """
 from __future__ import annotations
 

@@ -13,14 +13,14 @@ A project is a root folder laid out like this checkout (tests build small ones
 in temporary folders); the committed weights are this checkout's, whatever the
 project, so that no test trains a real network twice.
 
-A project may bring its own experiments (and the site its own plots):
-<root>/lab/experiments, <root>/figures/plots, a package's folder under the root,
-join the packages' search paths (the benchmark and the tests register small
-experiments that way). The lab knows only its own package, lab.experiments;
-the site generator names figures.plots beside it (sitegen.modules.PACKAGES). That is process-wide state, so it
-lives here alone: `use_project_modules` sets it for one project (and forgets
-another project's modules), `forget_modules` makes a long-running preview import
-edited files afresh. A job (lab.jobs) sets it up wherever it runs.
+A project may bring its own experiments (and the site its own plots): each
+package's folder under the root, <root>/lab/experiments and <root>/figures/plots,
+joins that package's search path (the benchmark and the tests register small
+experiments that way). The lab names only its own package, lab.experiments; the
+site generator names figures.plots beside it (sitegen.modules.PACKAGES). That is
+process-wide state, so it lives here alone: `use_project_modules` sets it for one
+project (and forgets another project's modules), `forget_modules` makes a
+long-running preview import edited files afresh. A job (lab.jobs) sets it up wherever it runs.
 """
 from __future__ import annotations
 
